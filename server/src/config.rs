@@ -1,0 +1,441 @@
+//! Server configuration: `config/galaxy.toml` (or the file named by `GALAXY_CONFIG`),
+//! overridden by environment variables, validated before anything starts.
+//!
+//! Any key can be overridden as `GALAXY_<SECTION>__<KEY>` (for example
+//! `GALAXY_TICK__RATE_HZ=60`); the standard variables of the spec (`GALAXY_HTTP_ADDR`,
+//! `DATABASE_URL`, …) map onto their keys. A bad value stops start-up with an error
+//! that names the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use bevy::prelude::Resource;
+use galaxy_shared::physics::attitude::AttitudeSpec;
+use galaxy_shared::physics::integrator::BodyIntegrator;
+use galaxy_shared::physics::rocket::exhaust_velocity;
+use glam::DVec3;
+use serde::Deserialize;
+
+/// Where the config file is looked for when `GALAXY_CONFIG` is not set.
+pub const DEFAULT_CONFIG_PATH: &str = "config/galaxy.toml";
+
+/// Variables of the spec that map onto one config key each.
+const STANDARD_VARIABLES: [(&str, &str); 5] = [
+    ("GALAXY_HTTP_ADDR", "net.http_addr"),
+    ("GALAXY_UDP_ADDR", "net.udp_addr"),
+    ("GALAXY_WS_ADDR", "net.ws_addr"),
+    ("GALAXY_PUBLIC_HOST", "net.public_host"),
+    ("DATABASE_URL", "persistence.database_url"),
+];
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file or an override is not valid TOML of the right shape.
+    #[error("invalid config ({origin}): {message}")]
+    Parse {
+        /// The file, or the environment.
+        origin: String,
+        /// The parser's message, which names the key.
+        message: String,
+    },
+    /// A value parsed but is out of range.
+    #[error("invalid config key `{key}`: {reason}")]
+    Invalid {
+        /// Dotted key path, e.g. `tick.rate_hz`.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The whole server configuration.
+#[derive(Resource, Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Tick engine.
+    pub tick: TickConfig,
+    /// Integrators and the ephemeris.
+    pub physics: PhysicsConfig,
+    /// Ship defaults.
+    pub ship: ShipConfig,
+    /// Network addresses.
+    pub net: NetConfig,
+    /// Database and snapshots.
+    pub persistence: PersistenceConfig,
+}
+
+/// `[tick]`: the fixed-timestep engine.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TickConfig {
+    /// Simulation ticks per real second.
+    pub rate_hz: f64,
+    /// Extra ticks one frame may run to catch up before the backlog is dropped.
+    pub max_catchup_ticks: u32,
+    /// Game seconds per real second at start.
+    pub time_scale: f64,
+    /// Largest time scale an admin may set.
+    pub max_time_scale: f64,
+    /// Start paused.
+    pub paused: bool,
+    /// Start epoch, days since J2000 (TDB), used when no snapshot exists.
+    pub start_epoch_days: f64,
+}
+
+/// `[physics]`: integrators and the ephemeris.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PhysicsConfig {
+    /// The bundled J2000 ephemeris.
+    pub ephemeris: PathBuf,
+    /// Scheme for the bodies.
+    pub body_integrator: BodyIntegrator,
+    /// Longest body step (s of game time).
+    pub body_step_s: f64,
+    /// Longest ship substep (s of game time).
+    pub max_substep_s: f64,
+    /// Add the Sun's 1PN correction to the bodies.
+    pub relativity: bool,
+}
+
+/// `[ship]`: the one ship type every player flies.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ShipConfig {
+    /// Mass without propellant (kg).
+    pub dry_mass_kg: f64,
+    /// Tank size (kg).
+    pub fuel_capacity_kg: f64,
+    /// Main engine thrust along +Z (N).
+    pub thrust_n: f64,
+    /// Main engine specific impulse (s).
+    pub isp_s: f64,
+    /// Hull radius for the inertia model (m).
+    pub radius_m: f64,
+    /// Hull length for the inertia model (m).
+    pub length_m: f64,
+    /// Reaction wheel torque per axis (N·m).
+    pub wheel_torque_nm: f64,
+    /// Reaction wheel momentum storage per axis (N·m·s).
+    pub wheel_capacity_nms: f64,
+    /// RCS torque per axis (N·m).
+    pub rcs_torque_nm: f64,
+    /// RCS specific impulse (s).
+    pub rcs_isp_s: f64,
+    /// Fastest rotation hold modes command (rad/s).
+    pub max_turn_rate_rad_s: f64,
+    /// Fastest touchdown that counts as a landing (m/s).
+    pub landing_speed_m_s: f64,
+    /// Allow refuelling away from a surface.
+    pub refuel_anywhere: bool,
+    /// Body ships spawn around.
+    pub spawn_body: String,
+    /// Altitude of the circular spawn orbit (m).
+    pub spawn_altitude_m: f64,
+    /// Seed for spawn phases, so runs are reproducible.
+    pub seed: u64,
+}
+
+/// `[net]`: addresses of the game and HTTP endpoints.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NetConfig {
+    /// HTTP API and web client.
+    pub http_addr: SocketAddr,
+    /// Native clients' UDP game traffic.
+    pub udp_addr: SocketAddr,
+    /// Browser clients' WebSocket game traffic.
+    pub ws_addr: SocketAddr,
+    /// Host name or address put into connect tokens.
+    pub public_host: String,
+    /// Game-state sends per second to each client.
+    pub state_rate_hz: f64,
+}
+
+/// `[persistence]`: database and snapshots.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PersistenceConfig {
+    /// `sqlite://file.db` or `postgres://…`.
+    pub database_url: String,
+    /// Real seconds between world snapshots.
+    pub snapshot_interval_s: f64,
+    /// Snapshots kept in the database.
+    pub snapshots_kept: u32,
+}
+
+/// Ship parameters in the form the physics wants them.
+#[derive(Resource, Clone, Copy, Debug, PartialEq)]
+pub struct ShipSpec {
+    /// Dry mass (kg).
+    pub dry_mass: f64,
+    /// Tank size (kg).
+    pub fuel_capacity: f64,
+    /// Main engine thrust (N).
+    pub thrust: f64,
+    /// Main engine exhaust velocity (m/s).
+    pub exhaust_velocity: f64,
+    /// Hull radius (m).
+    pub radius: f64,
+    /// Hull length (m).
+    pub length: f64,
+    /// Attitude actuators.
+    pub attitude: AttitudeSpec,
+    /// Fastest safe touchdown (m/s).
+    pub landing_speed: f64,
+}
+
+impl ShipConfig {
+    /// The physics view of this config.
+    pub fn spec(&self) -> ShipSpec {
+        ShipSpec {
+            dry_mass: self.dry_mass_kg,
+            fuel_capacity: self.fuel_capacity_kg,
+            thrust: self.thrust_n,
+            exhaust_velocity: exhaust_velocity(self.isp_s),
+            radius: self.radius_m,
+            length: self.length_m,
+            attitude: AttitudeSpec {
+                wheel_torque: self.wheel_torque_nm,
+                wheel_capacity: self.wheel_capacity_nms,
+                rcs_torque: self.rcs_torque_nm,
+                rcs_exhaust_velocity: exhaust_velocity(self.rcs_isp_s),
+                // RCS couples: pitch and yaw thrusters at the hull's ends, roll at its rim.
+                rcs_lever: DVec3::new(self.length_m / 2.0, self.length_m / 2.0, self.radius_m),
+                max_rate: self.max_turn_rate_rad_s,
+            },
+            landing_speed: self.landing_speed_m_s,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the file named by `GALAXY_CONFIG` (or the default path), applies the
+    /// process environment and validates the result.
+    pub fn load() -> Result<Self, ConfigError> {
+        let path = std::env::var_os("GALAXY_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
+        Self::load_from(&path, std::env::vars())
+    }
+
+    /// Loads `path`, overridden by `vars`, and validates.
+    pub fn load_from(
+        path: &Path,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string(), vars)
+    }
+
+    /// Parses TOML `text`, applies `vars` and validates.
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
+            origin: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        for (name, value) in vars {
+            if let Some(key) = override_key(&name) {
+                set_key(&mut table, &key, &value)?;
+            }
+        }
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin: format!("{origin} with environment overrides"),
+                    message: e.to_string(),
+                })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let t = &self.tick;
+        let p = &self.physics;
+        let s = &self.ship;
+        positive("tick.rate_hz", t.rate_hz)?;
+        range("tick.rate_hz", t.rate_hz, 1.0, 1000.0)?;
+        range("tick.max_catchup_ticks", f64::from(t.max_catchup_ticks), 0.0, 1000.0)?;
+        range("tick.max_time_scale", t.max_time_scale, 0.0, 1.0e7)?;
+        range("tick.time_scale", t.time_scale, 0.0, t.max_time_scale)?;
+        range("tick.start_epoch_days", t.start_epoch_days, -36_525.0, 36_525.0)?;
+        positive("physics.body_step_s", p.body_step_s)?;
+        positive("physics.max_substep_s", p.max_substep_s)?;
+        for (key, value) in [
+            ("ship.dry_mass_kg", s.dry_mass_kg),
+            ("ship.thrust_n", s.thrust_n),
+            ("ship.isp_s", s.isp_s),
+            ("ship.radius_m", s.radius_m),
+            ("ship.length_m", s.length_m),
+            ("ship.rcs_isp_s", s.rcs_isp_s),
+            ("ship.max_turn_rate_rad_s", s.max_turn_rate_rad_s),
+            ("ship.landing_speed_m_s", s.landing_speed_m_s),
+            ("ship.spawn_altitude_m", s.spawn_altitude_m),
+            ("net.state_rate_hz", self.net.state_rate_hz),
+            ("persistence.snapshot_interval_s", self.persistence.snapshot_interval_s),
+        ] {
+            positive(key, value)?;
+        }
+        for (key, value) in [
+            ("ship.fuel_capacity_kg", s.fuel_capacity_kg),
+            ("ship.wheel_torque_nm", s.wheel_torque_nm),
+            ("ship.wheel_capacity_nms", s.wheel_capacity_nms),
+            ("ship.rcs_torque_nm", s.rcs_torque_nm),
+        ] {
+            range(key, value, 0.0, f64::MAX)?;
+        }
+        let url = &self.persistence.database_url;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(invalid("persistence.database_url", format!("`{url}` is neither sqlite: nor postgres://")));
+        }
+        if self.net.public_host.trim().is_empty() {
+            return Err(invalid("net.public_host", "must not be empty".into()));
+        }
+        Ok(())
+    }
+
+    /// Real seconds per tick.
+    pub fn tick_period(&self) -> f64 {
+        1.0 / self.tick.rate_hz
+    }
+}
+
+/// The dotted key an environment variable overrides, if it is one of ours.
+fn override_key(name: &str) -> Option<String> {
+    if let Some((_, key)) = STANDARD_VARIABLES.iter().find(|(var, _)| *var == name) {
+        return Some((*key).to_owned());
+    }
+    let rest = name.strip_prefix("GALAXY_")?;
+    let (section, key) = rest.split_once("__")?;
+    Some(format!("{}.{}", section.to_lowercase(), key.to_lowercase()))
+}
+
+/// Sets `section.key` to `raw`, read as a TOML value where it is one (numbers,
+/// booleans) and as a string otherwise.
+fn set_key(table: &mut toml::Table, key: &str, raw: &str) -> Result<(), ConfigError> {
+    let Some((section, field)) = key.split_once('.') else {
+        return Err(invalid(key, "expected SECTION__KEY".into()));
+    };
+    let value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+    let entry = table
+        .entry(section.to_owned())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(section_table) = entry.as_table_mut() else {
+        return Err(invalid(key, format!("`{section}` is not a section")));
+    };
+    section_table.insert(field.to_owned(), value);
+    Ok(())
+}
+
+fn invalid(key: &str, reason: String) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        reason,
+    }
+}
+
+fn positive(key: &str, value: f64) -> Result<(), ConfigError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(invalid(key, format!("must be a positive number, got {value}")))
+    }
+}
+
+fn range(key: &str, value: f64, low: f64, high: f64) -> Result<(), ConfigError> {
+    if value.is_finite() && (low..=high).contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(key, format!("must be within {low}..={high}, got {value}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn default_text() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/galaxy.toml");
+        std::fs::read_to_string(path).expect("the repository ships config/galaxy.toml")
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn shipped_file_holds_the_spec_defaults() {
+        let config = Config::parse(&default_text(), "galaxy.toml", vec![]).expect("valid");
+        assert_eq!(config.tick.rate_hz, 30.0);
+        assert_eq!(config.tick.max_catchup_ticks, 5);
+        assert_eq!(config.physics.max_substep_s, 1.0);
+        assert_eq!(config.ship.thrust_n, 500_000.0);
+        assert_eq!(config.ship.spawn_altitude_m, 400_000.0);
+        assert_eq!(config.net.udp_addr.port(), 5000);
+        assert_eq!(config.persistence.database_url, "sqlite://galaxy.db");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let config = Config::parse(
+            &default_text(),
+            "galaxy.toml",
+            vars(&[
+                ("GALAXY_TICK__RATE_HZ", "60"),
+                ("GALAXY_PHYSICS__RELATIVITY", "false"),
+                ("DATABASE_URL", "postgres://postgres@127.0.0.1/test"),
+                ("GALAXY_UDP_ADDR", "127.0.0.1:7000"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(config.tick.rate_hz, 60.0);
+        assert!(!config.physics.relativity);
+        assert_eq!(config.persistence.database_url, "postgres://postgres@127.0.0.1/test");
+        assert_eq!(config.net.udp_addr.port(), 7000);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases = [
+            ("GALAXY_TICK__RATE_HZ", "0", "tick.rate_hz"),
+            ("GALAXY_TICK__RATE_HZ", "fast", "rate_hz"),
+            ("GALAXY_SHIP__ISP_S", "-3", "ship.isp_s"),
+            ("GALAXY_UDP_ADDR", "nowhere", "udp_addr"),
+            ("GALAXY_TICK__WARP", "2", "warp"),
+            ("DATABASE_URL", "mysql://x", "persistence.database_url"),
+        ];
+        for (var, value, key) in cases {
+            let error = Config::parse(&default_text(), "galaxy.toml", vars(&[(var, value)]))
+                .expect_err("must be refused");
+            assert!(error.to_string().contains(key), "{var}={value}: `{error}` does not name {key}");
+        }
+    }
+
+    #[test]
+    fn broken_toml_is_refused_with_the_file_name() {
+        let error = Config::parse("[tick\nrate_hz = 1", "broken.toml", vec![]).expect_err("broken");
+        assert!(error.to_string().contains("broken.toml"), "{error}");
+    }
+}

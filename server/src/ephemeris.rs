@@ -1,0 +1,239 @@
+//! The bundled J2000 ephemeris: loading, validation, and the body entities.
+//!
+//! The N-body state is canonical in the [`Bodies`] resource, because the integrator
+//! needs all bodies at once; the body entities mirror it after every tick for
+//! queries, networking and persistence.
+
+use std::path::Path;
+
+use bevy::prelude::*;
+use galaxy_shared::components::{Body, Gm, Position, Radius, Velocity};
+use galaxy_shared::physics::gravity::sphere_of_influence;
+use galaxy_shared::physics::integrator::{BodyIntegrator, NBodyState};
+use glam::DVec3;
+use serde::Deserialize;
+
+use crate::config::Config;
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(Startup, spawn_body_entities);
+}
+
+/// The ephemeris file as stored.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EphemerisFile {
+    /// Where the numbers come from.
+    pub source: String,
+    /// Julian date (TDB) of the states.
+    pub epoch_jd_tdb: f64,
+    /// The bodies, parents before children.
+    pub bodies: Vec<BodyRecord>,
+}
+
+/// One body of the ephemeris file.
+#[derive(Clone, Debug, Deserialize)]
+pub struct BodyRecord {
+    /// Display name, unique.
+    pub name: String,
+    /// Name of the body it orbits; `None` for the Sun.
+    pub parent: Option<String>,
+    /// Gravitational parameter (m³/s²).
+    pub gm_m3_s2: f64,
+    /// Mean radius (m).
+    pub radius_m: f64,
+    /// Render colour, sRGB 0..1.
+    pub color: [f32; 3],
+    /// Barycentric ICRF position (m).
+    pub position_m: [f64; 3],
+    /// Barycentric ICRF velocity (m/s).
+    pub velocity_m_s: [f64; 3],
+}
+
+/// Why the ephemeris is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum EphemerisError {
+    /// The file could not be read.
+    #[error("cannot read ephemeris {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON of the right shape.
+    #[error("invalid ephemeris {path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser error.
+        source: serde_json::Error,
+    },
+    /// A body's data is out of range or inconsistent.
+    #[error("invalid ephemeris body `{body}`: {reason}")]
+    Body {
+        /// The body.
+        body: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Static facts about the bodies, indexed like the N-body state.
+#[derive(Clone, Debug, Default)]
+pub struct BodyCatalog {
+    /// Names.
+    pub names: Vec<String>,
+    /// Mean radii (m).
+    pub radii: Vec<f64>,
+    /// Index of each body's parent; `None` for the root (the Sun).
+    pub parents: Vec<Option<usize>>,
+    /// Render colours.
+    pub colors: Vec<[f32; 3]>,
+}
+
+impl BodyCatalog {
+    /// Index of the body called `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The massive bodies: their catalogue, their integrated state and their spheres of
+/// influence, which follow the bodies as they move.
+#[derive(Resource, Clone, Debug)]
+pub struct Bodies {
+    /// Names, radii, parents, colours.
+    pub catalog: BodyCatalog,
+    /// Positions, velocities and GMs, advanced by the integrator.
+    pub state: NBodyState,
+    /// Sphere-of-influence radius of each body (m); infinite for the root.
+    pub soi: Vec<f64>,
+    /// Which scheme advances them.
+    pub integrator: BodyIntegrator,
+}
+
+impl Bodies {
+    /// Reads and validates the ephemeris at `path`.
+    pub fn load(path: &Path, relativity: bool, integrator: BodyIntegrator) -> Result<Self, EphemerisError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| EphemerisError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        let file: EphemerisFile = serde_json::from_str(&text).map_err(|source| EphemerisError::Parse {
+            path: display,
+            source,
+        })?;
+        Self::from_file(&file, relativity, integrator)
+    }
+
+    /// Builds the bodies from a parsed file, checking every number.
+    pub fn from_file(
+        file: &EphemerisFile,
+        relativity: bool,
+        integrator: BodyIntegrator,
+    ) -> Result<Self, EphemerisError> {
+        let mut catalog = BodyCatalog::default();
+        let (mut positions, mut velocities, mut gms) = (Vec::new(), Vec::new(), Vec::new());
+        for record in &file.bodies {
+            let fail = |reason: &str| EphemerisError::Body {
+                body: record.name.clone(),
+                reason: reason.to_owned(),
+            };
+            if catalog.index_of(&record.name).is_some() {
+                return Err(fail("duplicate name"));
+            }
+            let numbers_finite = record.position_m.iter().chain(&record.velocity_m_s).all(|x| x.is_finite());
+            if !numbers_finite || !(record.gm_m3_s2.is_finite() && record.gm_m3_s2 > 0.0) {
+                return Err(fail("GM, position and velocity must be finite, GM positive"));
+            }
+            if !(record.radius_m.is_finite() && record.radius_m > 0.0) {
+                return Err(fail("radius must be positive"));
+            }
+            let parent = match &record.parent {
+                None => None,
+                Some(name) => Some(
+                    catalog
+                        .index_of(name)
+                        .ok_or_else(|| fail("parent must be listed before its children"))?,
+                ),
+            };
+            catalog.names.push(record.name.clone());
+            catalog.radii.push(record.radius_m);
+            catalog.parents.push(parent);
+            catalog.colors.push(record.color);
+            positions.push(DVec3::from_array(record.position_m));
+            velocities.push(DVec3::from_array(record.velocity_m_s));
+            gms.push(record.gm_m3_s2);
+        }
+        let roots: Vec<usize> = (0..catalog.parents.len()).filter(|&i| catalog.parents[i].is_none()).collect();
+        let &[root] = roots.as_slice() else {
+            return Err(EphemerisError::Body {
+                body: "(all)".into(),
+                reason: format!("exactly one body without a parent is needed, found {}", roots.len()),
+            });
+        };
+        let state = NBodyState::new(positions, velocities, gms, relativity.then_some(root));
+        let mut bodies = Self {
+            soi: vec![f64::INFINITY; catalog.names.len()],
+            catalog,
+            state,
+            integrator,
+        };
+        bodies.update_spheres_of_influence();
+        Ok(bodies)
+    }
+
+    /// Recomputes each sphere of influence from the current distance to the parent.
+    pub fn update_spheres_of_influence(&mut self) {
+        for (i, parent) in self.catalog.parents.iter().enumerate() {
+            self.soi[i] = match *parent {
+                None => f64::INFINITY,
+                Some(p) => sphere_of_influence(
+                    self.state.positions[i].distance(self.state.positions[p]),
+                    self.state.gms[i],
+                    self.state.gms[p],
+                ),
+            };
+        }
+    }
+
+    /// Integrates the bodies over `duration` game seconds (either sign) in steps of
+    /// at most `max_step`: how the server reaches a start epoch other than J2000.
+    pub fn propagate(&mut self, duration: f64, max_step: f64) {
+        let steps = (duration.abs() / max_step).ceil();
+        if steps == 0.0 {
+            return;
+        }
+        let dt = duration / steps;
+        for _ in 0..steps as u64 {
+            self.state.step(self.integrator, dt);
+        }
+        self.update_spheres_of_influence();
+    }
+}
+
+/// Loads the bodies the config names and propagates them to the start epoch.
+pub fn load_bodies(config: &Config) -> Result<(Bodies, f64), EphemerisError> {
+    let mut bodies = Bodies::load(
+        &config.physics.ephemeris,
+        config.physics.relativity,
+        config.physics.body_integrator,
+    )?;
+    let start = galaxy_shared::units::days_to_game_time(config.tick.start_epoch_days);
+    bodies.propagate(start, config.physics.body_step_s);
+    Ok((bodies, start))
+}
+
+fn spawn_body_entities(mut commands: Commands, bodies: Res<Bodies>) {
+    for i in 0..bodies.state.len() {
+        commands.spawn((
+            Name::new(bodies.catalog.names[i].clone()),
+            Body { index: i },
+            Gm(bodies.state.gms[i]),
+            Radius(bodies.catalog.radii[i]),
+            Position(bodies.state.positions[i]),
+            Velocity(bodies.state.velocities[i]),
+        ));
+    }
+}

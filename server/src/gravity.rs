@@ -1,0 +1,136 @@
+//! The N-body step of each tick, and the body track ships fly through.
+//!
+//! Bodies take few, long, 4th-order steps; ships take many short ones. The track
+//! holds every body's position and velocity at each ship substep boundary of the
+//! tick, rebuilt from the body steps by Hermite interpolation, so the hot ship loop
+//! only reads a flat table shared by all ships.
+
+use bevy::prelude::*;
+use galaxy_shared::components::{Body, Position, Velocity};
+use galaxy_shared::physics::integrator::hermite;
+use glam::DVec3;
+
+use crate::SimSystems;
+use crate::ephemeris::Bodies;
+use crate::tick::TickPlan;
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<BodyTrack>()
+        .add_systems(FixedUpdate, advance_bodies.in_set(SimSystems::Bodies))
+        .add_systems(FixedUpdate, sync_body_entities.in_set(SimSystems::Publish));
+}
+
+/// Body states at every ship substep boundary of the current tick.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct BodyTrack {
+    /// Number of bodies per sample.
+    pub bodies: usize,
+    /// Length of one substep (s).
+    pub substep: f64,
+    /// `(substeps + 1) · bodies` positions, sample-major.
+    pub positions: Vec<DVec3>,
+    /// Velocities, laid out like `positions`.
+    pub velocities: Vec<DVec3>,
+    /// GM of each body.
+    pub gms: Vec<f64>,
+    /// Radius of each body.
+    pub radii: Vec<f64>,
+    /// Sphere-of-influence radius of each body at the start of the tick.
+    pub soi: Vec<f64>,
+}
+
+impl BodyTrack {
+    /// Number of substeps this track covers.
+    pub fn substeps(&self) -> usize {
+        if self.bodies == 0 {
+            0
+        } else {
+            (self.positions.len() / self.bodies).saturating_sub(1)
+        }
+    }
+
+    /// Body positions at substep boundary `k`.
+    #[inline]
+    pub fn positions_at(&self, k: usize) -> &[DVec3] {
+        &self.positions[k * self.bodies..(k + 1) * self.bodies]
+    }
+
+    /// Body velocities at substep boundary `k`.
+    #[inline]
+    pub fn velocities_at(&self, k: usize) -> &[DVec3] {
+        &self.velocities[k * self.bodies..(k + 1) * self.bodies]
+    }
+
+    /// Positions and velocities of all bodies at fraction `s` of substep `k`, for
+    /// ships that need a finer step near a surface.
+    pub fn interpolate(&self, k: usize, s: f64, positions: &mut Vec<DVec3>, velocities: &mut Vec<DVec3>) {
+        positions.clear();
+        velocities.clear();
+        let (p0, v0) = (self.positions_at(k), self.velocities_at(k));
+        let (p1, v1) = (self.positions_at(k + 1), self.velocities_at(k + 1));
+        for b in 0..self.bodies {
+            let (p, v) = hermite(p0[b], v0[b], p1[b], v1[b], self.substep, s);
+            positions.push(p);
+            velocities.push(v);
+        }
+    }
+}
+
+/// Advances the bodies over the tick and records the track ships will need.
+pub fn advance_bodies(plan: Res<TickPlan>, mut bodies: ResMut<Bodies>, mut track: ResMut<BodyTrack>, ships: Query<(), With<galaxy_shared::components::Ship>>) {
+    let track = &mut *track;
+    let n = bodies.state.len();
+    track.bodies = n;
+    track.substep = plan.substep();
+    track.gms.clone_from(&bodies.state.gms);
+    track.radii.clone_from(&bodies.catalog.radii);
+    track.soi.clone_from(&bodies.soi);
+    track.positions.clear();
+    track.velocities.clear();
+    let record = !ships.is_empty();
+    if record {
+        track.positions.extend_from_slice(&bodies.state.positions);
+        track.velocities.extend_from_slice(&bodies.state.velocities);
+    }
+    if plan.body_steps == 0 {
+        return;
+    }
+    let body_dt = plan.dt / f64::from(plan.body_steps);
+    let per_step = plan.substeps_per_body_step as usize;
+    let integrator = bodies.integrator;
+    for _ in 0..plan.body_steps {
+        let start = track.positions.len().saturating_sub(n);
+        bodies.state.step(integrator, body_dt);
+        if !record {
+            continue;
+        }
+        for j in 1..=per_step {
+            if j == per_step {
+                track.positions.extend_from_slice(&bodies.state.positions);
+                track.velocities.extend_from_slice(&bodies.state.velocities);
+                continue;
+            }
+            let s = j as f64 / per_step as f64;
+            for b in 0..n {
+                let (p, v) = hermite(
+                    track.positions[start + b],
+                    track.velocities[start + b],
+                    bodies.state.positions[b],
+                    bodies.state.velocities[b],
+                    body_dt,
+                    s,
+                );
+                track.positions.push(p);
+                track.velocities.push(v);
+            }
+        }
+    }
+    bodies.update_spheres_of_influence();
+}
+
+fn sync_body_entities(bodies: Res<Bodies>, mut entities: Query<(&Body, &mut Position, &mut Velocity)>) {
+    for (body, mut position, mut velocity) in &mut entities {
+        position.0 = bodies.state.positions[body.index];
+        velocity.0 = bodies.state.velocities[body.index];
+    }
+}

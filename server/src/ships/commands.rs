@@ -1,0 +1,225 @@
+//! Pilot commands and service requests.
+//!
+//! Everything a player does to a ship arrives as a [`ShipCommand`] message, so the
+//! network and admin plugins feed the same path the tests use. Commands are checked
+//! here (finite, in range, ship exists); a bad one is rejected, counted and answered.
+
+use bevy::prelude::*;
+use galaxy_shared::components::{
+    AngularVelocity, Attitude, Controls, FlightState, Fuel, Position, Ship, Throttle, Velocity, WheelMomentum,
+};
+
+use super::flight::PositionCarry;
+use super::spawn::{SpawnRng, spawn_slot};
+use crate::SimSystems;
+use crate::config::{Config, ShipSpec};
+use crate::ephemeris::Bodies;
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_message::<ShipCommand>()
+        .add_message::<ShipEvent>()
+        .init_resource::<ShipCommandStats>()
+        .add_systems(FixedUpdate, apply_ship_commands.in_set(SimSystems::Input))
+        .add_systems(FixedUpdate, report_flight_changes.in_set(SimSystems::Resolve));
+}
+
+/// One pilot action on one ship.
+#[derive(Message, Clone, Copy, Debug, PartialEq)]
+pub struct ShipCommand {
+    /// The ship.
+    pub ship: Entity,
+    /// What to do.
+    pub action: ShipAction,
+}
+
+/// What a pilot can ask of a ship.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ShipAction {
+    /// Set the main-engine throttle, 0..1.
+    Throttle(f64),
+    /// Set rotation commands (each −1..1) or a hold mode.
+    Controls(Controls),
+    /// Fill the tank.
+    Refuel,
+    /// Respawn in the spawn orbit with a full tank.
+    Reset,
+}
+
+/// Something that happened to a ship, for its player.
+#[derive(Message, Clone, Debug, PartialEq)]
+pub struct ShipEvent {
+    /// The ship.
+    pub ship: Entity,
+    /// What happened.
+    pub kind: ShipEventKind,
+}
+
+/// Kinds of [`ShipEvent`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum ShipEventKind {
+    /// Touched down gently on a body.
+    Landed {
+        /// The body's name.
+        body: String,
+    },
+    /// Hit a body too fast.
+    Destroyed {
+        /// The body's name.
+        body: String,
+    },
+    /// Left the surface under thrust.
+    LiftedOff,
+    /// A refuel request was carried out.
+    Refuelled,
+    /// A reset request was carried out.
+    Reset,
+    /// A command was refused.
+    Rejected {
+        /// Why, in words for the player.
+        reason: String,
+    },
+}
+
+/// Counters of refused commands, for the metrics.
+#[derive(Resource, Debug, Default)]
+pub struct ShipCommandStats {
+    /// Commands refused for bad values, unknown ships or game rules.
+    pub rejected: u64,
+}
+
+type ShipQuery = (
+    &'static mut Position,
+    &'static mut PositionCarry,
+    &'static mut Velocity,
+    &'static mut Attitude,
+    &'static mut AngularVelocity,
+    &'static mut WheelMomentum,
+    &'static mut Fuel,
+    &'static mut Throttle,
+    &'static mut Controls,
+    &'static mut FlightState,
+);
+
+type ShipParts<'a> = (
+    Mut<'a, Position>,
+    Mut<'a, PositionCarry>,
+    Mut<'a, Velocity>,
+    Mut<'a, Attitude>,
+    Mut<'a, AngularVelocity>,
+    Mut<'a, WheelMomentum>,
+    Mut<'a, Fuel>,
+    Mut<'a, Throttle>,
+    Mut<'a, Controls>,
+    Mut<'a, FlightState>,
+);
+
+fn apply_ship_commands(
+    mut commands: MessageReader<ShipCommand>,
+    mut events: MessageWriter<ShipEvent>,
+    mut stats: ResMut<ShipCommandStats>,
+    mut ships: Query<ShipQuery, With<Ship>>,
+    config: Res<Config>,
+    spec: Res<ShipSpec>,
+    bodies: Res<Bodies>,
+    mut rng: ResMut<SpawnRng>,
+) {
+    for command in commands.read() {
+        let outcome = match ships.get_mut(command.ship) {
+            Err(_) => Err("no such ship".to_owned()),
+            Ok(parts) => apply(command.action, parts, &config, &spec, &bodies, &mut rng.0),
+        };
+        match outcome {
+            Ok(Some(kind)) => {
+                info!(ship = ?command.ship, ?kind, "ship service");
+                events.write(ShipEvent { ship: command.ship, kind });
+            }
+            Ok(None) => {}
+            Err(reason) => {
+                stats.rejected += 1;
+                debug!(ship = ?command.ship, action = ?command.action, %reason, "ship command rejected");
+                events.write(ShipEvent {
+                    ship: command.ship,
+                    kind: ShipEventKind::Rejected { reason },
+                });
+            }
+        }
+    }
+}
+
+/// Applies one action; `Ok(Some)` for services that answer with an event.
+fn apply(
+    action: ShipAction,
+    parts: ShipParts,
+    config: &Config,
+    spec: &ShipSpec,
+    bodies: &Bodies,
+    rng: &mut fastrand::Rng,
+) -> Result<Option<ShipEventKind>, String> {
+    let (mut position, mut carry, mut velocity, mut attitude, mut rate, mut wheels, mut fuel, mut throttle, mut controls, mut flight) =
+        parts;
+    match action {
+        ShipAction::Throttle(value) => {
+            if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
+                return Err(format!("throttle must be within 0..1, got {value}"));
+            }
+            throttle.0 = value;
+            Ok(None)
+        }
+        ShipAction::Controls(Controls::Rates(rates)) => {
+            if !(rates.is_finite() && rates.abs().max_element() <= 1.0) {
+                return Err(format!("rotation rates must be within -1..1, got {rates}"));
+            }
+            *controls = Controls::Rates(rates);
+            Ok(None)
+        }
+        ShipAction::Controls(hold) => {
+            *controls = hold;
+            Ok(None)
+        }
+        ShipAction::Refuel => match *flight {
+            FlightState::Destroyed { .. } => Err("a destroyed ship cannot be refuelled; reset it".into()),
+            FlightState::Flying if !config.ship.refuel_anywhere => {
+                Err("refuelling is only allowed on a surface on this server".into())
+            }
+            _ => {
+                fuel.0 = spec.fuel_capacity;
+                Ok(Some(ShipEventKind::Refuelled))
+            }
+        },
+        ShipAction::Reset => {
+            let slot = spawn_slot(config, bodies, rng);
+            position.0 = slot.position;
+            carry.0 = Default::default();
+            velocity.0 = slot.velocity;
+            attitude.0 = slot.attitude;
+            rate.0 = Default::default();
+            wheels.0 = Default::default();
+            fuel.0 = spec.fuel_capacity;
+            throttle.0 = 0.0;
+            *controls = Controls::default();
+            // A reset is answered by its own event, not reported as a lift-off.
+            *flight.bypass_change_detection() = FlightState::Flying;
+            Ok(Some(ShipEventKind::Reset))
+        }
+    }
+}
+
+fn report_flight_changes(
+    ships: Query<(Entity, Ref<FlightState>), (With<Ship>, Changed<FlightState>)>,
+    bodies: Res<Bodies>,
+    mut events: MessageWriter<ShipEvent>,
+) {
+    let name = |body: usize| bodies.catalog.names.get(body).cloned().unwrap_or_default();
+    for (ship, flight) in &ships {
+        if flight.is_added() {
+            continue;
+        }
+        let kind = match *flight {
+            FlightState::Landed { body, .. } => ShipEventKind::Landed { body: name(body) },
+            FlightState::Destroyed { body, .. } => ShipEventKind::Destroyed { body: name(body) },
+            FlightState::Flying => ShipEventKind::LiftedOff,
+        };
+        info!(?ship, ?kind, "flight state changed");
+        events.write(ShipEvent { ship, kind });
+    }
+}

@@ -1,0 +1,13 @@
+//! Player ships: spawning, pilot commands, flight and service requests.
+
+mod commands;
+pub mod flight;
+pub mod spawn;
+
+use bevy::prelude::*;
+
+pub use commands::{ShipAction, ShipCommand, ShipEvent, ShipEventKind, ShipCommandStats};
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_plugins((spawn::plugin, commands::plugin, flight::plugin));
+}

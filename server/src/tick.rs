@@ -1,0 +1,241 @@
+//! The tick engine: game time, time scale, pause, and the plan of each tick.
+//!
+//! Physics runs in `FixedUpdate` at the configured rate. Each tick advances
+//! `scale / rate` game seconds, cut into ship substeps no longer than `max_substep`
+//! and body steps no longer than `body_step`. After an overrun Bevy's fixed loop runs
+//! the ticks it owes, but never more than `max_catchup_ticks` extra in one frame:
+//! `Time<Virtual>`'s maximum delta caps the backlog, and what it cuts is counted here
+//! as dropped ticks.
+
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use galaxy_shared::physics::compensated;
+
+use crate::SimSystems;
+use crate::config::Config;
+
+pub(super) fn plugin(app: &mut App) {
+    let config = app.world().resource::<Config>().clone();
+    let period = config.tick_period();
+    let mut virtual_time = Time::<Virtual>::default();
+    virtual_time.set_max_delta(Duration::from_secs_f64(
+        period * (1.0 + f64::from(config.tick.max_catchup_ticks)),
+    ));
+    app.insert_resource(Time::<Fixed>::from_hz(config.tick.rate_hz))
+        .insert_resource(virtual_time)
+        .insert_resource(SimClock {
+            paused: config.tick.paused,
+            time_scale: config.tick.time_scale,
+            ..default()
+        })
+        .init_resource::<TickPlan>()
+        .init_resource::<TickStats>()
+        .add_message::<ClockCommand>()
+        .add_systems(First, count_dropped_ticks.after(bevy::time::TimeSystems))
+        .add_systems(FixedFirst, start_tick_timer)
+        .add_systems(
+            FixedUpdate,
+            (
+                apply_clock_commands.in_set(SimSystems::Input),
+                plan_tick.in_set(SimSystems::Plan),
+                advance_clock.in_set(SimSystems::Publish),
+            ),
+        )
+        .add_systems(FixedLast, finish_tick_timer);
+}
+
+/// Game time and how it flows.
+#[derive(Resource, Clone, Copy, Debug, Default, PartialEq)]
+pub struct SimClock {
+    /// Number of ticks run since the server started.
+    pub tick: u64,
+    /// TDB seconds since J2000.
+    pub game_time: f64,
+    /// Rounding carried by the compensated game-time sum.
+    pub game_time_carry: f64,
+    /// Game seconds per real second.
+    pub time_scale: f64,
+    /// No game time passes while paused; ticks still run.
+    pub paused: bool,
+}
+
+/// What the current tick will integrate, decided once at its start.
+#[derive(Resource, Clone, Copy, Debug, Default, PartialEq)]
+pub struct TickPlan {
+    /// Game seconds this tick covers (0 while paused).
+    pub dt: f64,
+    /// Body steps this tick.
+    pub body_steps: u32,
+    /// Ship substeps per body step; ship substeps = `body_steps · substeps_per_body_step`.
+    pub substeps_per_body_step: u32,
+}
+
+impl TickPlan {
+    /// Splits `dt` game seconds into body steps of at most `body_step` and ship
+    /// substeps of at most `max_substep`, aligned so every body step boundary is a
+    /// substep boundary.
+    pub fn new(dt: f64, body_step: f64, max_substep: f64) -> Self {
+        if dt <= 0.0 {
+            return Self::default();
+        }
+        let body_steps = (dt / body_step).ceil().max(1.0);
+        let per_body = (dt / body_steps / max_substep).ceil().max(1.0);
+        Self {
+            dt,
+            body_steps: body_steps as u32,
+            substeps_per_body_step: per_body as u32,
+        }
+    }
+
+    /// Total ship substeps.
+    pub fn substeps(&self) -> u32 {
+        self.body_steps * self.substeps_per_body_step
+    }
+
+    /// Length of one ship substep (s).
+    pub fn substep(&self) -> f64 {
+        if self.substeps() == 0 {
+            0.0
+        } else {
+            self.dt / f64::from(self.substeps())
+        }
+    }
+}
+
+/// Requests to change how game time flows; admin commands feed these.
+#[derive(Message, Clone, Copy, Debug, PartialEq)]
+pub enum ClockCommand {
+    /// Stop game time.
+    Pause,
+    /// Let game time flow again.
+    Resume,
+    /// Set the warp factor (already validated against the maximum).
+    SetTimeScale(f64),
+}
+
+/// Tick timing for the metrics: recent durations and lifetime counters.
+#[derive(Resource, Debug, Default)]
+pub struct TickStats {
+    started: Option<Instant>,
+    recent: Vec<Duration>,
+    next: usize,
+    /// Ticks that took longer than the tick period.
+    pub overruns: u64,
+    /// Ticks skipped because the backlog exceeded the catch-up limit.
+    pub dropped: u64,
+    /// Integrator substeps run since start.
+    pub substeps: u64,
+    /// Body steps run since start.
+    pub body_steps: u64,
+}
+
+/// Tick durations kept for the percentiles: about a minute at 30 Hz.
+const RECENT_TICKS: usize = 2048;
+
+impl TickStats {
+    /// The `q`-quantile (0..1) of recent tick durations.
+    pub fn quantile(&self, q: f64) -> Duration {
+        let mut sorted = self.recent.clone();
+        sorted.sort_unstable();
+        let Some(last) = sorted.len().checked_sub(1) else {
+            return Duration::ZERO;
+        };
+        sorted[((last as f64) * q.clamp(0.0, 1.0)).round() as usize]
+    }
+
+    fn record(&mut self, duration: Duration) {
+        if self.recent.len() < RECENT_TICKS {
+            self.recent.push(duration);
+        } else {
+            self.recent[self.next] = duration;
+        }
+        self.next = (self.next + 1) % RECENT_TICKS;
+    }
+}
+
+/// Whether simulation time is flowing.
+pub fn simulation_running(clock: Res<SimClock>) -> bool {
+    !clock.paused && clock.time_scale > 0.0
+}
+
+fn apply_clock_commands(mut commands: MessageReader<ClockCommand>, mut clock: ResMut<SimClock>) {
+    for command in commands.read() {
+        match *command {
+            ClockCommand::Pause => clock.paused = true,
+            ClockCommand::Resume => clock.paused = false,
+            ClockCommand::SetTimeScale(scale) => clock.time_scale = scale,
+        }
+        info!(?command, tick = clock.tick, "clock changed");
+    }
+}
+
+fn plan_tick(clock: Res<SimClock>, config: Res<Config>, mut plan: ResMut<TickPlan>) {
+    let dt = if clock.paused {
+        0.0
+    } else {
+        clock.time_scale / config.tick.rate_hz
+    };
+    *plan = TickPlan::new(dt, config.physics.body_step_s, config.physics.max_substep_s);
+}
+
+fn advance_clock(plan: Res<TickPlan>, mut clock: ResMut<SimClock>, mut stats: ResMut<TickStats>) {
+    clock.tick += 1;
+    let SimClock {
+        game_time,
+        game_time_carry,
+        ..
+    } = &mut *clock;
+    compensated::add(game_time, game_time_carry, plan.dt);
+    stats.substeps += u64::from(plan.substeps());
+    stats.body_steps += u64::from(plan.body_steps);
+}
+
+fn start_tick_timer(mut stats: ResMut<TickStats>) {
+    stats.started = Some(Instant::now());
+}
+
+fn finish_tick_timer(mut stats: ResMut<TickStats>, fixed: Res<Time<Fixed>>) {
+    let Some(started) = stats.started.take() else {
+        return;
+    };
+    let duration = started.elapsed();
+    stats.record(duration);
+    if duration > fixed.timestep() {
+        stats.overruns += 1;
+    }
+}
+
+fn count_dropped_ticks(
+    real: Res<Time<Real>>,
+    virtual_time: Res<Time<Virtual>>,
+    fixed: Res<Time<Fixed>>,
+    mut stats: ResMut<TickStats>,
+) {
+    let lost = real.delta().saturating_sub(virtual_time.delta());
+    let dropped = (lost.as_secs_f64() / fixed.timestep().as_secs_f64()).floor() as u64;
+    if dropped > 0 {
+        stats.dropped += dropped;
+        warn!(
+            dropped,
+            total = stats.dropped,
+            "tick backlog over the catch-up limit was dropped"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_aligns_substeps_with_body_steps() {
+        let plan = TickPlan::new(1.0 / 30.0, 300.0, 1.0);
+        assert_eq!((plan.body_steps, plan.substeps()), (1, 1));
+        let plan = TickPlan::new(100_000.0 / 30.0, 300.0, 1.0);
+        assert_eq!(plan.body_steps, 12);
+        assert!(plan.substep() <= 1.0);
+        assert!((plan.substep() * f64::from(plan.substeps()) - plan.dt).abs() < 1e-9);
+        assert_eq!(TickPlan::new(0.0, 300.0, 1.0).substeps(), 0);
+    }
+}

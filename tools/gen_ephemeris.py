@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Generate Galaxy's bundled J2000 ephemeris and the DE421 test truth states.
+
+Rerun (from the repository root):
+
+    pip install jplephem de421 && python3 tools/gen_ephemeris.py
+
+Writes:
+  config/ephemeris-j2000.json       initial states + physical data at J2000
+  tests/fixtures/de421-truth.json   DE421 states at other epochs, for tests
+
+Data source: the PyPI package `de421` ships JPL DE421 as Chebyshev
+coefficient arrays (.npy files, not an SPK kernel) plus the DE421 header
+constants (constants.npy); it is read with jplephem's `jplephem.ephem`
+reader. Positions are in km and velocities in km/day, Solar System
+barycentric, ICRF, TDB. As in DE421 itself, Mercury and Venus are the
+planets, Mars..Pluto are system barycenters, Earth and Moon come from the
+Earth-Moon barycenter plus the geocentric Moon, split by EMRAT.
+
+GM values are the DE421 header constants in au^3/day^2 (GMS = k^2 with
+Gaussian k = 0.01720209895; GM1..GM9, GMB, EMRAT), converted with the DE421
+AU. Physical data (mean radius, pole, rotation rate) follow the IAU WGCCRE
+2015 report (Archinal et al. 2018); colours are plausible render colours.
+"""
+import importlib.metadata
+import json
+import pathlib
+import re
+
+import de421
+from jplephem.ephem import Ephemeris
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+J2000 = 2451545.0  # JD, TDB
+DAY = 86400.0  # s
+TRUTH_DAYS = [365.25, 3652.5, -3652.5, 1826.25]  # days since J2000
+
+# name, parent, de421 series, GM header key (GMB splits into Earth/Moon).
+BODIES = [
+    ("Sun", None, "sun", "GMS"),
+    ("Mercury", "Sun", "mercury", "GM1"),
+    ("Venus", "Sun", "venus", "GM2"),
+    ("Earth", "Sun", None, "GMB"),
+    ("Moon", "Earth", None, "GMB"),
+    ("Mars", "Sun", "mars", "GM4"),
+    ("Jupiter", "Sun", "jupiter", "GM5"),
+    ("Saturn", "Sun", "saturn", "GM6"),
+    ("Uranus", "Sun", "uranus", "GM7"),
+    ("Neptune", "Sun", "neptune", "GM8"),
+    ("Pluto", "Sun", "pluto", "GM9"),
+]
+
+# IAU WGCCRE 2015 (Archinal et al. 2018): mean radius (km), prime-meridian
+# rate W' (deg/day; its sign is the rotation sense about the listed pole),
+# pole RA/Dec (deg) at J2000 with periodic terms evaluated at J2000 (Moon:
+# mean pole, periodic terms omitted); Sun radius: IAU 2015 nominal. The pole
+# is the one on the north side of the invariable plane, so the period is
+# negative for retrograde rotators (Venus, Uranus, Pluto; Pluto's IAU 2015
+# "positive pole" 132.993/-6.163 with +W' is flipped to match). Last: sRGB
+# render colour in 0..1 (artistic choice, not measured spectra).
+PHYSICAL = {
+    "Sun": (695700.0, 14.1844, 286.13, 63.87, [1.0, 0.95, 0.82]),
+    "Mercury": (2439.4, 6.1385108, 281.0103, 61.4155, [0.55, 0.53, 0.50]),
+    "Venus": (6051.8, -1.4813688, 272.76, 67.16, [0.93, 0.85, 0.66]),
+    "Earth": (6371.0084, 360.9856235, 0.0, 90.0, [0.20, 0.42, 0.80]),
+    "Moon": (1737.4, 13.17635815, 269.9949, 66.5392, [0.66, 0.66, 0.64]),
+    "Mars": (3389.5, 350.891982443297, 317.681, 52.887, [0.76, 0.40, 0.24]),
+    "Jupiter": (69911.0, 870.536, 268.057, 64.495, [0.85, 0.75, 0.60]),
+    "Saturn": (58232.0, 810.7939024, 40.589, 83.537, [0.90, 0.82, 0.60]),
+    "Uranus": (25362.0, -501.1600928, 257.311, -15.175, [0.65, 0.85, 0.90]),
+    "Neptune": (24622.0, 536.3128492, 299.334, 42.950, [0.30, 0.45, 0.90]),
+    "Pluto": (1188.3, -56.3625225, 312.993, 6.163, [0.80, 0.72, 0.62]),
+}
+
+
+def versions():
+    v = importlib.metadata.version
+    return f"jplephem {v('jplephem')} + de421 {v('de421')}"
+
+
+def states(eph, days):
+    """Barycentric (position m, velocity m/s) for every body at J2000+days."""
+    def pv(series):
+        p, v = eph.position_and_velocity(series, J2000, days)
+        return p[:, 0] * 1e3, v[:, 0] * 1e3 / DAY
+
+    emb_p, emb_v = pv("earthmoon")
+    moon_p, moon_v = pv("moon")  # geocentric Moon
+    f_earth = 1.0 / (1.0 + eph.EMRAT)
+    f_moon = eph.EMRAT / (1.0 + eph.EMRAT)
+    out = {
+        "Earth": (emb_p - f_earth * moon_p, emb_v - f_earth * moon_v),
+        "Moon": (emb_p + f_moon * moon_p, emb_v + f_moon * moon_v),
+    }
+    for name, _, series, _ in BODIES:
+        if series:
+            out[name] = pv(series)
+    return {k: ([float(x) for x in p], [float(x) for x in v])
+            for k, (p, v) in out.items()}
+
+
+def gm_si(eph):
+    """GM in m^3/s^2 for every body, from the DE421 header constants."""
+    scale = (eph.AU * 1e3) ** 3 / DAY**2
+    gm = {name: float(getattr(eph, key)) * scale for name, _, _, key in BODIES}
+    gm["Earth"] = gm["Earth"] * eph.EMRAT / (1.0 + eph.EMRAT)
+    gm["Moon"] = gm["Moon"] / (1.0 + eph.EMRAT)
+    return gm
+
+
+def write(rel, data):
+    path = ROOT / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=2)
+    # Keep short number lists (vectors, colours) on one line.
+    text = re.sub(r"\[\s+([-0-9.e+,\s]+?)\s+\]",
+                  lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+    path.write_text(text + "\n")
+    print("wrote", rel)
+
+
+def main():
+    eph = Ephemeris(de421)
+    assert int(eph.DENUM) == 421
+    gm, state = gm_si(eph), states(eph, 0.0)
+    src = (f"JPL DE421 via {versions()} (Chebyshev coefficients read with "
+           "jplephem.ephem); GM from the DE421 header constants shipped in "
+           "the de421 package (GMS=k^2, GM1-GM9, "
+           "GMB, EMRAT, au); Mars-Pluto are system barycenters with system "
+           "GM (planet+moons); Earth/Moon split from EMB by EMRAT; radius/"
+           "pole/rotation from IAU WGCCRE 2015")
+    bodies = []
+    for name, parent, _, _ in BODIES:
+        radius_km, w_rate, ra, dec, colour = PHYSICAL[name]
+        bodies.append({
+            "name": name, "parent": parent, "gm_m3_s2": gm[name],
+            "radius_m": radius_km * 1e3,
+            "rotation_period_s": round(360.0 / w_rate * DAY, 3),
+            "pole_ra_deg": ra, "pole_dec_deg": dec, "color": colour,
+            "position_m": state[name][0], "velocity_m_s": state[name][1],
+        })
+    write("config/ephemeris-j2000.json", {
+        "source": src,
+        "epoch_jd_tdb": J2000,
+        "frame": "ICRF, Solar System barycentric",
+        "units": "SI: m, m/s, m^3/s^2, s",
+        "constants": {"au_m": float(eph.AU) * 1e3, "emrat": float(eph.EMRAT),
+                      "c_m_s": float(eph.CLIGHT) * 1e3},
+        "bodies": bodies,
+    })
+
+    epochs = []
+    for days in TRUTH_DAYS:
+        st = states(eph, days)
+        epochs.append({"days_since_j2000": days, "bodies": [
+            {"name": n, "position_m": st[n][0], "velocity_m_s": st[n][1]}
+            for n, _, _, _ in BODIES]})
+    write("tests/fixtures/de421-truth.json", {
+        "source": f"JPL DE421 via {versions()}; ICRF, Solar System "
+                  "barycentric, TDB epochs JD 2451545.0 + days; SI m, m/s; "
+                  "Mars-Pluto are system barycenters",
+        "epochs": epochs,
+    })
+
+
+if __name__ == "__main__":
+    main()
