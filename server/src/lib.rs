@@ -12,7 +12,7 @@ pub mod tick;
 
 use std::time::Duration;
 
-use bevy::app::ScheduleRunnerPlugin;
+use bevy::app::{ScheduleRunnerPlugin, TaskPoolOptions};
 use bevy::prelude::*;
 
 use config::Config;
@@ -45,6 +45,15 @@ pub enum Drive {
     Manual,
 }
 
+/// Thread pools for a simulation server: ship integration is the one heavy job, so
+/// the compute pool gets every core; Bevy's default leaves it one core of two.
+fn simulation_task_pools() -> TaskPoolOptions {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut options = TaskPoolOptions::default();
+    options.compute.min_threads = cores;
+    options
+}
+
 /// Builds the server app: bodies loaded and propagated to the start epoch, every
 /// simulation plugin added.
 pub fn server_app(config: Config, bodies: Bodies, start_time: f64, drive: Drive) -> App {
@@ -54,7 +63,9 @@ pub fn server_app(config: Config, bodies: Bodies, start_time: f64, drive: Drive)
         Drive::RealTime => ScheduleRunnerPlugin::run_loop(Duration::from_secs_f64(config.tick_period() / 2.0)),
         Drive::Manual => ScheduleRunnerPlugin::run_once(),
     };
-    app.add_plugins(MinimalPlugins.set(runner));
+    app.add_plugins(MinimalPlugins.set(runner).set(TaskPoolPlugin {
+        task_pool_options: simulation_task_pools(),
+    }));
     app.insert_resource(config.ship.spec())
         .insert_resource(bodies)
         .insert_resource(config);

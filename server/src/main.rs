@@ -1,5 +1,6 @@
 //! `galaxy-server`: runs the real-time server, or fast-forwards with `simulate`.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use bevy::log::LogPlugin;
@@ -116,10 +117,12 @@ fn run_simulation(mut config: Config, days: f64, start_epoch: Option<f64>, ships
         }
     };
     let report = simulate(config, bodies, start, SimulateOptions { days, ships });
-    match serde_json::to_string(&report) {
-        Ok(json) => {
-            println!("{json}");
-            ExitCode::SUCCESS
+    let mut out = std::io::stdout().lock();
+    match serde_json::to_writer(&mut out, &report).map(|()| writeln!(out)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
+            eprintln!("galaxy-server: cannot write the report: {error}");
+            ExitCode::FAILURE
         }
         Err(error) => {
             eprintln!("galaxy-server: cannot encode the report: {error}");

@@ -1,0 +1,8 @@
+//! Simulation tests: the server's plugins in an `App` stepped by hand, checked
+//! against physics (Kepler, the rocket equation, published periods) and the rules
+//! of the spec.
+
+mod bodies;
+mod harness;
+mod ships;
+mod tick;
