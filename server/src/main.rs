@@ -26,10 +26,10 @@ enum Command {
     /// Simulate headless as fast as possible and print one JSON report.
     Simulate {
         /// Game days to simulate.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         days: f64,
         /// Start epoch in days since J2000 (TDB); default from the config.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         start_epoch: Option<f64>,
         /// Ships to add in random 400 km Earth orbits.
         #[arg(long, default_value_t = 0)]
