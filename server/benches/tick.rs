@@ -1,1 +1,110 @@
-fn main(){}
+//! Tick cost benchmarks: ship substeps at 1k–100k ships, whole real-time ticks,
+//! and the N-body step. Run with `cargo bench -p galaxy_server --bench tick`.
+
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use bevy::app::FixedMain;
+use bevy::prelude::*;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use galaxy_server::config::Config;
+use galaxy_server::ephemeris::{Bodies, load_bodies};
+use galaxy_server::ships::spawn::{circular_orbit, ship_bundle};
+use galaxy_server::tick::SimClock;
+use galaxy_server::{Drive, server_app};
+use galaxy_shared::components::{Controls, HoldMode};
+use galaxy_shared::physics::integrator::BodyIntegrator;
+
+fn config() -> Config {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut config =
+        Config::load_from(&root.join("config/galaxy.toml"), Vec::new()).expect("shipped config");
+    config.physics.ephemeris = root.join(&config.physics.ephemeris);
+    config
+}
+
+/// A server with `ships` ships in random 400 km Earth orbits; every fourth holds
+/// prograde so the attitude controller is part of the cost, as in play.
+fn world_with_ships(ships: usize, time_scale: f64) -> App {
+    let config = config();
+    let spec = config.ship.spec();
+    let (bodies, start) = load_bodies(&config).expect("ephemeris");
+    let mut app = server_app(config, bodies, start, Drive::Manual);
+    app.finish();
+    app.cleanup();
+    app.update();
+    let bodies = app.world().resource::<Bodies>().clone();
+    let earth = bodies.catalog.index_of("Earth").expect("Earth");
+    let mut rng = fastrand::Rng::with_seed(7);
+    for i in 0..ships {
+        let slot = circular_orbit(
+            bodies.state.positions[earth],
+            bodies.state.velocities[earth],
+            bodies.state.gms[earth],
+            bodies.catalog.radii[earth] + 400_000.0 + rng.f64() * 1.0e6,
+            rng.f64() * std::f64::consts::TAU,
+            rng.f64() * std::f64::consts::PI,
+            rng.f64() * std::f64::consts::TAU,
+        );
+        let mut ship = app
+            .world_mut()
+            .spawn(ship_bundle(format!("bench-{i}"), slot, &spec));
+        if i % 4 == 0 {
+            ship.insert(Controls::Hold(HoldMode::Prograde));
+        }
+    }
+    app.world_mut().resource_mut::<SimClock>().time_scale = time_scale;
+    app
+}
+
+fn ship_substeps(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ship_substep");
+    group.sample_size(10);
+    for ships in [1_000, 10_000, 100_000] {
+        // 32 substeps per tick (time scale 960 at 30 Hz): the per-tick overhead is
+        // spread thin and the time per element is the cost of one ship-substep.
+        let mut app = world_with_ships(ships, 960.0);
+        group.throughput(Throughput::Elements(ships as u64 * 32));
+        group.bench_function(BenchmarkId::from_parameter(ships), |b| {
+            b.iter(|| app.world_mut().run_schedule(FixedMain));
+        });
+    }
+    group.finish();
+}
+
+fn realtime_ticks(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tick_1x");
+    group.sample_size(10);
+    for ships in [10_000, 100_000] {
+        // Real time at 30 Hz: one 1/30 s substep per tick; budget 33.3 ms.
+        let mut app = world_with_ships(ships, 1.0);
+        group.bench_function(BenchmarkId::from_parameter(ships), |b| {
+            b.iter(|| app.world_mut().run_schedule(FixedMain));
+        });
+    }
+    group.finish();
+}
+
+fn body_steps(c: &mut Criterion) {
+    let config = config();
+    let (bodies, _) = load_bodies(&config).expect("ephemeris");
+    let mut group = c.benchmark_group("body_step");
+    for (name, scheme, relativity) in [
+        ("yoshida4_1pn", BodyIntegrator::Yoshida4, true),
+        ("yoshida4_newtonian", BodyIntegrator::Yoshida4, false),
+        ("leapfrog_1pn", BodyIntegrator::Leapfrog, true),
+    ] {
+        let mut state = bodies.state.clone();
+        state.relativistic_center = relativity.then_some(0);
+        group.bench_function(name, |b| b.iter(|| state.step(scheme, black_box(300.0))));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ship_substeps, realtime_ticks, body_steps);
+criterion_main!(benches);

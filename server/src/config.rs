@@ -246,10 +246,12 @@ impl Config {
         origin: &str,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-            origin: origin.to_owned(),
-            message: e.to_string(),
-        })?;
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin: origin.to_owned(),
+                    message: e.to_string(),
+                })?;
         for (name, value) in vars {
             if let Some(key) = override_key(&name) {
                 set_key(&mut table, &key, &value)?;
@@ -272,10 +274,20 @@ impl Config {
         let s = &self.ship;
         positive("tick.rate_hz", t.rate_hz)?;
         range("tick.rate_hz", t.rate_hz, 1.0, 1000.0)?;
-        range("tick.max_catchup_ticks", f64::from(t.max_catchup_ticks), 0.0, 1000.0)?;
+        range(
+            "tick.max_catchup_ticks",
+            f64::from(t.max_catchup_ticks),
+            0.0,
+            1000.0,
+        )?;
         range("tick.max_time_scale", t.max_time_scale, 0.0, 1.0e7)?;
         range("tick.time_scale", t.time_scale, 0.0, t.max_time_scale)?;
-        range("tick.start_epoch_days", t.start_epoch_days, -36_525.0, 36_525.0)?;
+        range(
+            "tick.start_epoch_days",
+            t.start_epoch_days,
+            -36_525.0,
+            36_525.0,
+        )?;
         positive("physics.body_step_s", p.body_step_s)?;
         positive("physics.max_substep_s", p.max_substep_s)?;
         for (key, value) in [
@@ -289,7 +301,10 @@ impl Config {
             ("ship.landing_speed_m_s", s.landing_speed_m_s),
             ("ship.spawn_altitude_m", s.spawn_altitude_m),
             ("net.state_rate_hz", self.net.state_rate_hz),
-            ("persistence.snapshot_interval_s", self.persistence.snapshot_interval_s),
+            (
+                "persistence.snapshot_interval_s",
+                self.persistence.snapshot_interval_s,
+            ),
         ] {
             positive(key, value)?;
         }
@@ -302,8 +317,14 @@ impl Config {
             range(key, value, 0.0, f64::MAX)?;
         }
         let url = &self.persistence.database_url;
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(invalid("persistence.database_url", format!("`{url}` is neither sqlite: nor postgres://")));
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "persistence.database_url",
+                format!("`{url}` is neither sqlite: nor postgres://"),
+            ));
         }
         if self.net.public_host.trim().is_empty() {
             return Err(invalid("net.public_host", "must not be empty".into()));
@@ -359,7 +380,10 @@ fn positive(key: &str, value: f64) -> Result<(), ConfigError> {
     if value.is_finite() && value > 0.0 {
         Ok(())
     } else {
-        Err(invalid(key, format!("must be a positive number, got {value}")))
+        Err(invalid(
+            key,
+            format!("must be a positive number, got {value}"),
+        ))
     }
 }
 
@@ -367,7 +391,10 @@ fn range(key: &str, value: f64, low: f64, high: f64) -> Result<(), ConfigError> 
     if value.is_finite() && (low..=high).contains(&value) {
         Ok(())
     } else {
-        Err(invalid(key, format!("must be within {low}..={high}, got {value}")))
+        Err(invalid(
+            key,
+            format!("must be within {low}..={high}, got {value}"),
+        ))
     }
 }
 
@@ -381,7 +408,10 @@ mod tests {
     }
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -412,7 +442,10 @@ mod tests {
         .expect("valid");
         assert_eq!(config.tick.rate_hz, 60.0);
         assert!(!config.physics.relativity);
-        assert_eq!(config.persistence.database_url, "postgres://postgres@127.0.0.1/test");
+        assert_eq!(
+            config.persistence.database_url,
+            "postgres://postgres@127.0.0.1/test"
+        );
         assert_eq!(config.net.udp_addr.port(), 7000);
     }
 
@@ -429,7 +462,10 @@ mod tests {
         for (var, value, key) in cases {
             let error = Config::parse(&default_text(), "galaxy.toml", vars(&[(var, value)]))
                 .expect_err("must be refused");
-            assert!(error.to_string().contains(key), "{var}={value}: `{error}` does not name {key}");
+            assert!(
+                error.to_string().contains(key),
+                "{var}={value}: `{error}` does not name {key}"
+            );
         }
     }
 

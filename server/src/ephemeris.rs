@@ -114,16 +114,21 @@ pub struct Bodies {
 
 impl Bodies {
     /// Reads and validates the ephemeris at `path`.
-    pub fn load(path: &Path, relativity: bool, integrator: BodyIntegrator) -> Result<Self, EphemerisError> {
+    pub fn load(
+        path: &Path,
+        relativity: bool,
+        integrator: BodyIntegrator,
+    ) -> Result<Self, EphemerisError> {
         let display = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| EphemerisError::Read {
             path: display.clone(),
             source,
         })?;
-        let file: EphemerisFile = serde_json::from_str(&text).map_err(|source| EphemerisError::Parse {
-            path: display,
-            source,
-        })?;
+        let file: EphemerisFile =
+            serde_json::from_str(&text).map_err(|source| EphemerisError::Parse {
+                path: display,
+                source,
+            })?;
         Self::from_file(&file, relativity, integrator)
     }
 
@@ -143,9 +148,15 @@ impl Bodies {
             if catalog.index_of(&record.name).is_some() {
                 return Err(fail("duplicate name"));
             }
-            let numbers_finite = record.position_m.iter().chain(&record.velocity_m_s).all(|x| x.is_finite());
-            if !numbers_finite || !(record.gm_m3_s2.is_finite() && record.gm_m3_s2 > 0.0) {
-                return Err(fail("GM, position and velocity must be finite, GM positive"));
+            let numbers_finite = record
+                .position_m
+                .iter()
+                .chain(&record.velocity_m_s)
+                .all(|x| x.is_finite());
+            if !(numbers_finite && record.gm_m3_s2.is_finite() && record.gm_m3_s2 > 0.0) {
+                return Err(fail(
+                    "GM, position and velocity must be finite, GM positive",
+                ));
             }
             if !(record.radius_m.is_finite() && record.radius_m > 0.0) {
                 return Err(fail("radius must be positive"));
@@ -166,11 +177,16 @@ impl Bodies {
             velocities.push(DVec3::from_array(record.velocity_m_s));
             gms.push(record.gm_m3_s2);
         }
-        let roots: Vec<usize> = (0..catalog.parents.len()).filter(|&i| catalog.parents[i].is_none()).collect();
+        let roots: Vec<usize> = (0..catalog.parents.len())
+            .filter(|&i| catalog.parents[i].is_none())
+            .collect();
         let &[root] = roots.as_slice() else {
             return Err(EphemerisError::Body {
                 body: "(all)".into(),
-                reason: format!("exactly one body without a parent is needed, found {}", roots.len()),
+                reason: format!(
+                    "exactly one body without a parent is needed, found {}",
+                    roots.len()
+                ),
             });
         };
         let state = NBodyState::new(positions, velocities, gms, relativity.then_some(root));

@@ -42,11 +42,10 @@ pub struct BodyTrack {
 impl BodyTrack {
     /// Number of substeps this track covers.
     pub fn substeps(&self) -> usize {
-        if self.bodies == 0 {
-            0
-        } else {
-            (self.positions.len() / self.bodies).saturating_sub(1)
-        }
+        self.positions
+            .len()
+            .checked_div(self.bodies)
+            .map_or(0, |samples| samples.saturating_sub(1))
     }
 
     /// Body positions at substep boundary `k`.
@@ -63,7 +62,13 @@ impl BodyTrack {
 
     /// Positions and velocities of all bodies at fraction `s` of substep `k`, for
     /// ships that need a finer step near a surface.
-    pub fn interpolate(&self, k: usize, s: f64, positions: &mut Vec<DVec3>, velocities: &mut Vec<DVec3>) {
+    pub fn interpolate(
+        &self,
+        k: usize,
+        s: f64,
+        positions: &mut Vec<DVec3>,
+        velocities: &mut Vec<DVec3>,
+    ) {
         positions.clear();
         velocities.clear();
         let (p0, v0) = (self.positions_at(k), self.velocities_at(k));
@@ -77,7 +82,12 @@ impl BodyTrack {
 }
 
 /// Advances the bodies over the tick and records the track ships will need.
-pub fn advance_bodies(plan: Res<TickPlan>, mut bodies: ResMut<Bodies>, mut track: ResMut<BodyTrack>, ships: Query<(), With<galaxy_shared::components::Ship>>) {
+pub fn advance_bodies(
+    plan: Res<TickPlan>,
+    mut bodies: ResMut<Bodies>,
+    mut track: ResMut<BodyTrack>,
+    ships: Query<(), With<galaxy_shared::components::Ship>>,
+) {
     let track = &mut *track;
     let n = bodies.state.len();
     track.bodies = n;
@@ -128,7 +138,10 @@ pub fn advance_bodies(plan: Res<TickPlan>, mut bodies: ResMut<Bodies>, mut track
     bodies.update_spheres_of_influence();
 }
 
-fn sync_body_entities(bodies: Res<Bodies>, mut entities: Query<(&Body, &mut Position, &mut Velocity)>) {
+fn sync_body_entities(
+    bodies: Res<Bodies>,
+    mut entities: Query<(&Body, &mut Position, &mut Velocity)>,
+) {
     for (body, mut position, mut velocity) in &mut entities {
         position.0 = bodies.state.positions[body.index];
         velocity.0 = bodies.state.velocities[body.index];

@@ -60,7 +60,9 @@ pub fn server_app(config: Config, bodies: Bodies, start_time: f64, drive: Drive)
     let mut app = App::new();
     let runner = match drive {
         // Waking twice per tick keeps the fixed loop's jitter under half a tick.
-        Drive::RealTime => ScheduleRunnerPlugin::run_loop(Duration::from_secs_f64(config.tick_period() / 2.0)),
+        Drive::RealTime => {
+            ScheduleRunnerPlugin::run_loop(Duration::from_secs_f64(config.tick_period() / 2.0))
+        }
         Drive::Manual => ScheduleRunnerPlugin::run_once(),
     };
     app.add_plugins(MinimalPlugins.set(runner).set(TaskPoolPlugin {
@@ -81,7 +83,12 @@ pub fn server_app(config: Config, bodies: Bodies, start_time: f64, drive: Drive)
         )
             .chain(),
     );
-    app.add_plugins((tick::plugin, ephemeris::plugin, gravity::plugin, ships::plugin));
+    app.add_plugins((
+        tick::plugin,
+        ephemeris::plugin,
+        gravity::plugin,
+        ships::plugin,
+    ));
     app.world_mut().resource_mut::<tick::SimClock>().game_time = start_time;
     app
 }

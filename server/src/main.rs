@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use bevy::app::TerminalCtrlCHandlerPlugin;
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use clap::{Parser, Subcommand};
@@ -73,9 +74,11 @@ fn run(config: Config) -> ExitCode {
         }
     };
     let mut app = server_app(config, bodies, start, Drive::RealTime);
-    app.add_plugins(LogPlugin::default());
+    app.add_plugins((LogPlugin::default(), TerminalCtrlCHandlerPlugin));
     app.add_systems(Startup, announce);
-    match app.run() {
+    let exit = app.run();
+    info!("galaxy-server stopped");
+    match exit {
         AppExit::Success => ExitCode::SUCCESS,
         AppExit::Error(code) => ExitCode::from(code.get()),
     }
@@ -90,14 +93,22 @@ fn announce(config: Res<Config>, bodies: Res<galaxy_server::ephemeris::Bodies>) 
     );
 }
 
-fn run_simulation(mut config: Config, days: f64, start_epoch: Option<f64>, ships: usize, dt: Option<f64>) -> ExitCode {
+fn run_simulation(
+    mut config: Config,
+    days: f64,
+    start_epoch: Option<f64>,
+    ships: usize,
+    dt: Option<f64>,
+) -> ExitCode {
     if !(days.is_finite() && days >= 0.0) {
         eprintln!("galaxy-server: --days must be a non-negative number, got {days}");
         return ExitCode::from(2);
     }
     if let Some(epoch) = start_epoch {
         if !epoch.is_finite() || epoch.abs() > 36_525.0 {
-            eprintln!("galaxy-server: --start-epoch must be within ±36525 days of J2000, got {epoch}");
+            eprintln!(
+                "galaxy-server: --start-epoch must be within ±36525 days of J2000, got {epoch}"
+            );
             return ExitCode::from(2);
         }
         config.tick.start_epoch_days = epoch;

@@ -68,7 +68,12 @@ pub struct BodyReport {
 }
 
 /// Runs the simulation for `options` and reports the end state.
-pub fn simulate(config: Config, bodies: Bodies, start_time: f64, options: SimulateOptions) -> SimulateReport {
+pub fn simulate(
+    config: Config,
+    bodies: Bodies,
+    start_time: f64,
+    options: SimulateOptions,
+) -> SimulateReport {
     let rate = config.tick.rate_hz;
     let mut app = server_app(config, bodies, start_time, Drive::Manual);
     app.finish();
@@ -79,7 +84,8 @@ pub fn simulate(config: Config, bodies: Bodies, start_time: f64, options: Simula
     let tick_s = if options.ships == 0 {
         SIMULATE_TICK_S
     } else {
-        SIMULATE_TICK_S.min(SIMULATE_TRACK_SUBSTEPS * app.world().resource::<Config>().physics.max_substep_s)
+        SIMULATE_TICK_S
+            .min(SIMULATE_TRACK_SUBSTEPS * app.world().resource::<Config>().physics.max_substep_s)
     };
     let duration = galaxy_shared::units::days_to_game_time(options.days);
     let end = start_time + duration;
@@ -100,7 +106,10 @@ fn add_random_orbits(world: &mut World, count: usize) {
     let config = world.resource::<Config>().clone();
     let bodies = world.resource::<Bodies>().clone();
     let spec = config.ship.spec();
-    let body = bodies.catalog.index_of(&config.ship.spawn_body).unwrap_or(0);
+    let body = bodies
+        .catalog
+        .index_of(&config.ship.spawn_body)
+        .unwrap_or(0);
     let radius = bodies.catalog.radii[body] + config.ship.spawn_altitude_m;
     let slots: Vec<_> = {
         let mut rng = world.resource_mut::<SpawnRng>();

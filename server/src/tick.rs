@@ -10,7 +10,10 @@
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
+use bevy::time::common_conditions::on_real_timer;
+use galaxy_shared::components::Ship;
 use galaxy_shared::physics::compensated;
+use galaxy_shared::units::CalendarTime;
 
 use crate::SimSystems;
 use crate::config::Config;
@@ -42,8 +45,15 @@ pub(super) fn plugin(app: &mut App) {
                 advance_clock.in_set(SimSystems::Publish),
             ),
         )
-        .add_systems(FixedLast, finish_tick_timer);
+        .add_systems(FixedLast, finish_tick_timer)
+        .add_systems(
+            Update,
+            log_status.run_if(on_real_timer(Duration::from_secs(STATUS_LOG_INTERVAL_S))),
+        );
 }
+
+/// Real seconds between the status lines operators see in the log.
+const STATUS_LOG_INTERVAL_S: u64 = 30;
 
 /// Game time and how it flows.
 #[derive(Resource, Clone, Copy, Debug, Default, PartialEq)]
@@ -204,6 +214,21 @@ fn finish_tick_timer(mut stats: ResMut<TickStats>, fixed: Res<Time<Fixed>>) {
     if duration > fixed.timestep() {
         stats.overruns += 1;
     }
+}
+
+fn log_status(clock: Res<SimClock>, stats: Res<TickStats>, ships: Query<(), With<Ship>>) {
+    info!(
+        tick = clock.tick,
+        date = %CalendarTime::from_game_time(clock.game_time),
+        scale = clock.time_scale,
+        paused = clock.paused,
+        ships = ships.iter().count(),
+        tick_p50_ms = stats.quantile(0.5).as_secs_f64() * 1e3,
+        tick_p99_ms = stats.quantile(0.99).as_secs_f64() * 1e3,
+        overruns = stats.overruns,
+        dropped = stats.dropped,
+        "status"
+    );
 }
 
 fn count_dropped_ticks(

@@ -160,7 +160,10 @@ mod tests {
         ];
         for (mode, expected) in cases {
             let direction = mode.direction(r, v).expect("defined for a real orbit");
-            assert!(direction.distance(expected) < 1e-12, "{mode:?} points {direction}");
+            assert!(
+                direction.distance(expected) < 1e-12,
+                "{mode:?} points {direction}"
+            );
         }
         assert_eq!(HoldMode::Stability.direction(r, v), None);
     }

@@ -22,7 +22,14 @@ pub fn server_binary() -> PathBuf {
     BUILT
         .get_or_init(|| {
             let status = Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "-p", "galaxy_server", "--bin", "galaxy-server"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "galaxy_server",
+                    "--bin",
+                    "galaxy-server",
+                ])
                 .current_dir(repo_root())
                 .status()
                 .expect("cargo runs");
@@ -59,9 +66,16 @@ pub fn simulate(args: &[&str], env: &[(&str, &str)]) -> SimulateReport {
         command.env(k, v);
     }
     let output = command.output().expect("galaxy-server starts");
-    assert!(output.status.success(), "simulate failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "simulate failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("simulate printed no valid report ({e}): {}", String::from_utf8_lossy(&output.stdout))
+        panic!(
+            "simulate printed no valid report ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
     })
 }
 
@@ -108,7 +122,10 @@ pub struct BodyState {
 impl SimulateReport {
     /// The named body.
     pub fn body(&self, name: &str) -> &BodyState {
-        self.bodies.iter().find(|b| b.name == name).unwrap_or_else(|| panic!("no body {name} in the report"))
+        self.bodies
+            .iter()
+            .find(|b| b.name == name)
+            .unwrap_or_else(|| panic!("no body {name} in the report"))
     }
 }
 
@@ -148,5 +165,9 @@ impl Truth {
 
 /// Distance between two points (m).
 pub fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a.iter().zip(&b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt()
 }

@@ -6,7 +6,8 @@
 
 use bevy::prelude::*;
 use galaxy_shared::components::{
-    AngularVelocity, Attitude, Controls, FlightState, Fuel, Position, Ship, Throttle, Velocity, WheelMomentum,
+    AngularVelocity, Attitude, Controls, FlightState, Fuel, Position, Ship, Throttle, Velocity,
+    WheelMomentum,
 };
 
 use super::flight::PositionCarry;
@@ -20,7 +21,10 @@ pub(super) fn plugin(app: &mut App) {
         .add_message::<ShipEvent>()
         .init_resource::<ShipCommandStats>()
         .add_systems(FixedUpdate, apply_ship_commands.in_set(SimSystems::Input))
-        .add_systems(FixedUpdate, report_flight_changes.in_set(SimSystems::Resolve));
+        .add_systems(
+            FixedUpdate,
+            report_flight_changes.in_set(SimSystems::Resolve),
+        );
 }
 
 /// One pilot action on one ship.
@@ -131,7 +135,10 @@ fn apply_ship_commands(
         match outcome {
             Ok(Some(kind)) => {
                 info!(ship = ?command.ship, ?kind, "ship service");
-                events.write(ShipEvent { ship: command.ship, kind });
+                events.write(ShipEvent {
+                    ship: command.ship,
+                    kind,
+                });
             }
             Ok(None) => {}
             Err(reason) => {
@@ -155,8 +162,18 @@ fn apply(
     bodies: &Bodies,
     rng: &mut fastrand::Rng,
 ) -> Result<Option<ShipEventKind>, String> {
-    let (mut position, mut carry, mut velocity, mut attitude, mut rate, mut wheels, mut fuel, mut throttle, mut controls, mut flight) =
-        parts;
+    let (
+        mut position,
+        mut carry,
+        mut velocity,
+        mut attitude,
+        mut rate,
+        mut wheels,
+        mut fuel,
+        mut throttle,
+        mut controls,
+        mut flight,
+    ) = parts;
     match action {
         ShipAction::Throttle(value) => {
             if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
@@ -177,7 +194,9 @@ fn apply(
             Ok(None)
         }
         ShipAction::Refuel => match *flight {
-            FlightState::Destroyed { .. } => Err("a destroyed ship cannot be refuelled; reset it".into()),
+            FlightState::Destroyed { .. } => {
+                Err("a destroyed ship cannot be refuelled; reset it".into())
+            }
             FlightState::Flying if !config.ship.refuel_anywhere => {
                 Err("refuelling is only allowed on a surface on this server".into())
             }

@@ -7,10 +7,12 @@
 
 use bevy::prelude::*;
 use galaxy_shared::components::{
-    AngularVelocity, Attitude, Controls, FlightState, Fuel, HoldMode, Position, Ship, Throttle, Velocity,
-    WheelMomentum,
+    AngularVelocity, Attitude, Controls, FlightState, Fuel, HoldMode, Position, Ship, Throttle,
+    Velocity, WheelMomentum,
 };
-use galaxy_shared::physics::attitude::{RotationGoal, RotationState, cylinder_inertia, forward, step_rotation};
+use galaxy_shared::physics::attitude::{
+    RotationGoal, RotationState, cylinder_inertia, forward, step_rotation,
+};
 use galaxy_shared::physics::compensated;
 use galaxy_shared::physics::gravity::dominant_body;
 use galaxy_shared::physics::rocket::burn;
@@ -88,7 +90,19 @@ fn integrate_ships(
         return;
     }
     ships.par_iter_mut().for_each(
-        |(mut position, mut carry, mut velocity, mut attitude, mut rate, mut wheels, mut fuel, mut flight, mut dominant, throttle, controls)| {
+        |(
+            mut position,
+            mut carry,
+            mut velocity,
+            mut attitude,
+            mut rate,
+            mut wheels,
+            mut fuel,
+            mut flight,
+            mut dominant,
+            throttle,
+            controls,
+        )| {
             let mut state = ShipState {
                 position: position.0,
                 carry: carry.0,
@@ -121,7 +135,13 @@ fn integrate_ships(
 }
 
 /// Flies one ship through every substep of `track`.
-pub fn fly(state: &mut ShipState, pilot: Pilot, dominant: usize, track: &BodyTrack, spec: &ShipSpec) {
+pub fn fly(
+    state: &mut ShipState,
+    pilot: Pilot,
+    dominant: usize,
+    track: &BodyTrack,
+    spec: &ShipSpec,
+) {
     let h = track.substep;
     let mut accel = None;
     for k in 0..track.substeps() {
@@ -170,14 +190,23 @@ fn lifts_off(
     thrust_accel * forward(state.rotation.attitude).dot(up) > gravity
 }
 
-fn rotate(state: &mut ShipState, pilot: Pilot, dominant: usize, track: &BodyTrack, k: usize, spec: &ShipSpec, h: f64) {
+fn rotate(
+    state: &mut ShipState,
+    pilot: Pilot,
+    dominant: usize,
+    track: &BodyTrack,
+    k: usize,
+    spec: &ShipSpec,
+    h: f64,
+) {
     let goal = match pilot.controls {
         Controls::Rates(rates) => RotationGoal::Torque(rates),
         Controls::Hold(HoldMode::Stability) => RotationGoal::Rate(DVec3::ZERO),
         Controls::Hold(mode) => {
             let r = state.position - track.positions_at(k)[dominant];
             let v = state.velocity - track.velocities_at(k)[dominant];
-            mode.direction(r, v).map_or(RotationGoal::Rate(DVec3::ZERO), RotationGoal::Point)
+            mode.direction(r, v)
+                .map_or(RotationGoal::Rate(DVec3::ZERO), RotationGoal::Point)
         }
     };
     let idle = goal == RotationGoal::Rate(DVec3::ZERO)
@@ -187,7 +216,14 @@ fn rotate(state: &mut ShipState, pilot: Pilot, dominant: usize, track: &BodyTrac
         return;
     }
     let inertia = cylinder_inertia(spec.dry_mass + state.fuel, spec.radius, spec.length);
-    let actuation = step_rotation(&mut state.rotation, goal, inertia, &spec.attitude, state.fuel, h);
+    let actuation = step_rotation(
+        &mut state.rotation,
+        goal,
+        inertia,
+        &spec.attitude,
+        state.fuel,
+        h,
+    );
     state.fuel = (state.fuel - actuation.fuel_used).max(0.0);
 }
 
@@ -206,7 +242,12 @@ fn engine_delta_v(state: &mut ShipState, throttle: f64, spec: &ShipSpec, h: f64)
 
 /// Gravity at `position` and the body whose surface is nearest, with its altitude.
 #[inline]
-fn gravity_and_nearest(position: DVec3, bodies: &[DVec3], gms: &[f64], radii: &[f64]) -> (DVec3, usize, f64) {
+fn gravity_and_nearest(
+    position: DVec3,
+    bodies: &[DVec3],
+    gms: &[f64],
+    radii: &[f64],
+) -> (DVec3, usize, f64) {
     let mut accel = DVec3::ZERO;
     let (mut nearest, mut altitude) = (0, f64::INFINITY);
     for (b, ((&center, &gm), &radius)) in bodies.iter().zip(gms).zip(radii).enumerate() {
@@ -232,23 +273,55 @@ fn fly_substep(
     spec: &ShipSpec,
 ) -> Option<DVec3> {
     let h = track.substep;
-    let (start_accel, nearest, altitude) =
-        gravity_and_nearest(state.position, track.positions_at(k), &track.gms, &track.radii);
+    let (start_accel, nearest, altitude) = gravity_and_nearest(
+        state.position,
+        track.positions_at(k),
+        &track.gms,
+        &track.radii,
+    );
     let start_accel = accel.unwrap_or(start_accel);
     let closing = (state.velocity - track.velocities_at(k)[nearest]).length() + dv.length();
     let travel = closing * h * SURFACE_LOOKAHEAD;
     if altitude > travel {
         let end = track.positions_at(k + 1);
-        return kick_drift_kick(state, start_accel, dv, h, end, track.velocities_at(k + 1), track, spec);
+        return kick_drift_kick(
+            state,
+            start_accel,
+            dv,
+            h,
+            end,
+            track.velocities_at(k + 1),
+            track,
+            spec,
+        );
     }
     // Close to a surface: split the substep so the touchdown speed is resolved.
-    let pieces = (travel / altitude.max(1.0)).clamp(1.0, MAX_SURFACE_PIECES).ceil() as usize;
-    let (mut positions, mut velocities) = (Vec::with_capacity(track.bodies), Vec::with_capacity(track.bodies));
+    let pieces = (travel / altitude.max(1.0))
+        .clamp(1.0, MAX_SURFACE_PIECES)
+        .ceil() as usize;
+    let (mut positions, mut velocities) = (
+        Vec::with_capacity(track.bodies),
+        Vec::with_capacity(track.bodies),
+    );
     let mut piece_accel = start_accel;
     for piece in 1..=pieces {
-        track.interpolate(k, piece as f64 / pieces as f64, &mut positions, &mut velocities);
+        track.interpolate(
+            k,
+            piece as f64 / pieces as f64,
+            &mut positions,
+            &mut velocities,
+        );
         let h_piece = h / pieces as f64;
-        match kick_drift_kick(state, piece_accel, dv / pieces as f64, h_piece, &positions, &velocities, track, spec) {
+        match kick_drift_kick(
+            state,
+            piece_accel,
+            dv / pieces as f64,
+            h_piece,
+            &positions,
+            &velocities,
+            track,
+            spec,
+        ) {
             Some(next) => piece_accel = next,
             None => return None,
         }
@@ -257,7 +330,6 @@ fn fly_substep(
 }
 
 /// Kick-drift-kick to bodies at `end`; `None` when the ship touched a surface.
-#[expect(clippy::too_many_arguments, reason = "one hot inner step; a struct would only rename them")]
 fn kick_drift_kick(
     state: &mut ShipState,
     start_accel: DVec3,
@@ -270,7 +342,8 @@ fn kick_drift_kick(
 ) -> Option<DVec3> {
     state.velocity += start_accel * (0.5 * h) + dv * 0.5;
     compensated::add_vec(&mut state.position, &mut state.carry, state.velocity * h);
-    let (end_accel, nearest, altitude) = gravity_and_nearest(state.position, end, &track.gms, &track.radii);
+    let (end_accel, nearest, altitude) =
+        gravity_and_nearest(state.position, end, &track.gms, &track.radii);
     state.velocity += end_accel * (0.5 * h) + dv * 0.5;
     if altitude >= 0.0 {
         return Some(end_accel);
@@ -284,9 +357,15 @@ fn kick_drift_kick(
     }
     let offset = outward * track.radii[nearest];
     state.flight = if relative.length() <= spec.landing_speed {
-        FlightState::Landed { body: nearest, offset }
+        FlightState::Landed {
+            body: nearest,
+            offset,
+        }
     } else {
-        FlightState::Destroyed { body: nearest, offset }
+        FlightState::Destroyed {
+            body: nearest,
+            offset,
+        }
     };
     state.position = center + offset;
     state.carry = DVec3::ZERO;

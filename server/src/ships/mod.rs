@@ -6,7 +6,7 @@ pub mod spawn;
 
 use bevy::prelude::*;
 
-pub use commands::{ShipAction, ShipCommand, ShipEvent, ShipEventKind, ShipCommandStats};
+pub use commands::{ShipAction, ShipCommand, ShipCommandStats, ShipEvent, ShipEventKind};
 
 pub(super) fn plugin(app: &mut App) {
     app.add_plugins((spawn::plugin, commands::plugin, flight::plugin));

@@ -2,7 +2,8 @@
 
 use bevy::prelude::*;
 use galaxy_shared::components::{
-    AngularVelocity, Attitude, Controls, FlightState, Fuel, Position, Ship, Throttle, Velocity, WheelMomentum,
+    AngularVelocity, Attitude, Controls, FlightState, Fuel, Position, Ship, Throttle, Velocity,
+    WheelMomentum,
 };
 use galaxy_shared::physics::orbit::circular_speed;
 use glam::{DQuat, DVec3};
@@ -57,7 +58,10 @@ pub fn circular_orbit(
 
 /// The spawn orbit of the config around its spawn body, at a random phase.
 pub fn spawn_slot(config: &Config, bodies: &Bodies, rng: &mut fastrand::Rng) -> OrbitSlot {
-    let body = bodies.catalog.index_of(&config.ship.spawn_body).unwrap_or(0);
+    let body = bodies
+        .catalog
+        .index_of(&config.ship.spawn_body)
+        .unwrap_or(0);
     circular_orbit(
         bodies.state.positions[body],
         bodies.state.velocities[body],
@@ -100,7 +104,10 @@ mod tests {
         let slot = circular_orbit(DVec3::ZERO, DVec3::ZERO, gm, 6.771e6, 1.0, 0.0, 0.0);
         assert!((slot.position.length() - 6.771e6).abs() < 1e-6);
         assert!((slot.velocity.length() - (gm / 6.771e6).sqrt()).abs() < 1e-9);
-        assert!(slot.position.cross(slot.velocity).z > 0.0, "prograde about +Z");
+        assert!(
+            slot.position.cross(slot.velocity).z > 0.0,
+            "prograde about +Z"
+        );
         assert!(slot.position.dot(slot.velocity).abs() < 1e-3);
         let nose = slot.attitude * DVec3::Z;
         assert!(nose.dot(slot.velocity.normalize()) > 1.0 - 1e-12);

@@ -65,13 +65,27 @@ fn body_energy_and_momentum_are_conserved_for_a_decade() {
     let (mut bodies, _) = load_bodies(&config).expect("ephemeris loads");
     let e0 = bodies.state.energy_over_g();
     let momentum = |b: &galaxy_server::ephemeris::Bodies| -> DVec3 {
-        b.state.velocities.iter().zip(&b.state.gms).map(|(v, gm)| *v * *gm).sum()
+        b.state
+            .velocities
+            .iter()
+            .zip(&b.state.gms)
+            .map(|(v, gm)| *v * *gm)
+            .sum()
     };
     let p0 = momentum(&bodies);
     bodies.propagate(10.0 * 365.25 * SECONDS_PER_DAY, config.physics.body_step_s);
     let drift = ((bodies.state.energy_over_g() - e0) / e0).abs();
-    assert!(drift < 1e-10, "relative energy drift {drift:e} over 10 years");
-    let scale: f64 = bodies.state.velocities.iter().zip(&bodies.state.gms).map(|(v, gm)| v.length() * gm).sum();
+    assert!(
+        drift < 1e-10,
+        "relative energy drift {drift:e} over 10 years"
+    );
+    let scale: f64 = bodies
+        .state
+        .velocities
+        .iter()
+        .zip(&bodies.state.gms)
+        .map(|(v, gm)| v.length() * gm)
+        .sum();
     let dp = (momentum(&bodies) - p0).length() / scale;
     assert!(dp < 1e-13, "relative momentum change {dp:e}");
 }

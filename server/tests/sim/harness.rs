@@ -15,8 +15,11 @@ use glam::DVec3;
 /// The repository's config with paths made absolute and the given overrides.
 pub fn config(overrides: &[(&str, &str)]) -> Config {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let vars = overrides.iter().map(|(k, v)| (k.to_string(), v.to_string()));
-    let mut config = Config::load_from(&root.join("config/galaxy.toml"), vars).expect("shipped config is valid");
+    let vars = overrides
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+    let mut config =
+        Config::load_from(&root.join("config/galaxy.toml"), vars).expect("shipped config is valid");
     config.physics.ephemeris = root.join(&config.physics.ephemeris);
     config
 }
@@ -72,11 +75,16 @@ impl Sim {
 
     pub fn spawn(&mut self, slot: OrbitSlot) -> Entity {
         let spec = *self.world().resource::<galaxy_server::config::ShipSpec>();
-        self.app.world_mut().spawn(ship_bundle("test ship".into(), slot, &spec)).id()
+        self.app
+            .world_mut()
+            .spawn(ship_bundle("test ship".into(), slot, &spec))
+            .id()
     }
 
     pub fn command(&mut self, ship: Entity, action: ShipAction) {
-        self.app.world_mut().write_message(ShipCommand { ship, action });
+        self.app
+            .world_mut()
+            .write_message(ShipCommand { ship, action });
     }
 
     pub fn set_time_scale(&mut self, scale: f64) {

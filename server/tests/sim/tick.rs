@@ -28,14 +28,20 @@ fn pause_stops_game_time_but_not_ticks() {
         sim.tick();
     }
     assert!(sim.clock().paused);
-    assert_eq!(sim.clock().game_time, paused.game_time, "no game time passes while paused");
+    assert_eq!(
+        sim.clock().game_time,
+        paused.game_time,
+        "no game time passes while paused"
+    );
     assert_eq!(sim.clock().tick, paused.tick + 30, "ticks keep counting");
     assert_eq!(sim.get::<Position>(ship).0, position, "ships stand still");
     assert_eq!(sim.body_state("Earth").0, earth, "bodies stand still");
     sim.app.world_mut().write_message(ClockCommand::Resume);
     sim.tick();
     assert!(sim.clock().game_time > paused.game_time);
-    sim.app.world_mut().write_message(ClockCommand::SetTimeScale(1_000.0));
+    sim.app
+        .world_mut()
+        .write_message(ClockCommand::SetTimeScale(1_000.0));
     sim.tick();
     let before = sim.clock().game_time;
     sim.tick();
@@ -47,21 +53,29 @@ fn an_overrun_is_caught_up_then_the_backlog_is_dropped_and_counted() {
     let mut sim = Sim::new(config(&[]));
     let period = Duration::from_secs_f64(1.0 / 30.0);
     // One frame that took 20 tick periods: 1 tick + 5 catch-up ticks run, 14 dropped.
-    sim.app.insert_resource(TimeUpdateStrategy::ManualDuration(period * 20));
+    sim.app
+        .insert_resource(TimeUpdateStrategy::ManualDuration(period * 20));
     let before = sim.clock().tick;
     sim.app.update();
     let ran = sim.clock().tick - before;
     let dropped = sim.world().resource::<TickStats>().dropped;
-    assert_eq!(ran, 6, "one tick plus max_catchup_ticks = 5 run in the frame");
+    assert_eq!(
+        ran, 6,
+        "one tick plus max_catchup_ticks = 5 run in the frame"
+    );
     assert!((13..=14).contains(&dropped), "dropped {dropped} ticks");
     // Back to normal frames: exactly one tick each, nothing more dropped.
-    sim.app.insert_resource(TimeUpdateStrategy::ManualDuration(period));
+    sim.app
+        .insert_resource(TimeUpdateStrategy::ManualDuration(period));
     let before = sim.clock().tick;
     for _ in 0..10 {
         sim.app.update();
     }
     let ran = sim.clock().tick - before;
-    assert!((9..=11).contains(&ran), "ran {ran} ticks in 10 normal frames");
+    assert!(
+        (9..=11).contains(&ran),
+        "ran {ran} ticks in 10 normal frames"
+    );
     assert_eq!(sim.world().resource::<TickStats>().dropped, dropped);
 }
 
@@ -74,8 +88,14 @@ fn scenario_hash() -> u64 {
     for (i, &ship) in ships.iter().enumerate() {
         match i % 4 {
             0 => sim.command(ship, ShipAction::Throttle(0.5)),
-            1 => sim.command(ship, ShipAction::Controls(Controls::Hold(HoldMode::Prograde))),
-            2 => sim.command(ship, ShipAction::Controls(Controls::Rates(DVec3::new(0.3, -1.0, 0.2)))),
+            1 => sim.command(
+                ship,
+                ShipAction::Controls(Controls::Hold(HoldMode::Prograde)),
+            ),
+            2 => sim.command(
+                ship,
+                ShipAction::Controls(Controls::Rates(DVec3::new(0.3, -1.0, 0.2))),
+            ),
             _ => {}
         }
     }
@@ -93,10 +113,20 @@ fn scenario_hash() -> u64 {
         &WheelMomentum,
         &Fuel,
     ), With<Ship>>();
-    let mut rows: Vec<_> = query.iter(world).map(|row| (row.0.0, row.1.0, row.2.0, row.3.0, row.4.0, row.5.0)).collect();
+    let mut rows: Vec<_> = query
+        .iter(world)
+        .map(|row| (row.0.0, row.1.0, row.2.0, row.3.0, row.4.0, row.5.0))
+        .collect();
     rows.sort_by(|a, b| a.0.x.total_cmp(&b.0.x));
     for (p, v, q, w, h, f) in rows {
-        for x in p.to_array().iter().chain(&v.to_array()).chain(&q.to_array()).chain(&w.to_array()).chain(&h.to_array()) {
+        for x in p
+            .to_array()
+            .iter()
+            .chain(&v.to_array())
+            .chain(&q.to_array())
+            .chain(&w.to_array())
+            .chain(&h.to_array())
+        {
             x.to_bits().hash(&mut hasher);
         }
         f.to_bits().hash(&mut hasher);

@@ -99,7 +99,10 @@ pub fn step_rotation(
     let w = state.angular_velocity;
     let gyroscopic = w.cross(inertia * w + state.wheel_momentum);
     let (demand, holding) = match goal {
-        RotationGoal::Torque(fraction) => (fraction.clamp(-DVec3::ONE, DVec3::ONE) * spec.wheel_torque, false),
+        RotationGoal::Torque(fraction) => (
+            fraction.clamp(-DVec3::ONE, DVec3::ONE) * spec.wheel_torque,
+            false,
+        ),
         RotationGoal::Rate(rate) => (rate_demand(rate, w, inertia, dt) + gyroscopic, true),
         RotationGoal::Point(target) => {
             let rate = pointing_rate(state.attitude, target, inertia, spec);
@@ -111,7 +114,14 @@ pub fn step_rotation(
     } else {
         DVec3::ZERO
     };
-    let actuation = split_torque(demand - unload, unload, state.wheel_momentum, spec, fuel, dt);
+    let actuation = split_torque(
+        demand - unload,
+        unload,
+        state.wheel_momentum,
+        spec,
+        fuel,
+        dt,
+    );
     let net = actuation.wheels + actuation.rcs - gyroscopic;
     state.angular_velocity += net / inertia * dt;
     state.wheel_momentum -= actuation.wheels * dt;
@@ -152,7 +162,9 @@ fn pointing_rate(attitude: DQuat, target: DVec3, inertia: DVec3, spec: &Attitude
 fn unloading_torque(wheel_momentum: DVec3, spec: &AttitudeSpec) -> DVec3 {
     let limit = spec.rcs_torque * UNLOAD_RCS_SHARE;
     let excess = DVec3::select(
-        wheel_momentum.abs().cmpgt(DVec3::splat(UNLOAD_THRESHOLD * spec.wheel_capacity)),
+        wheel_momentum
+            .abs()
+            .cmpgt(DVec3::splat(UNLOAD_THRESHOLD * spec.wheel_capacity)),
         wheel_momentum,
         DVec3::ZERO,
     );
@@ -180,10 +192,18 @@ fn split_torque(
     let thrust = (rcs.abs() / spec.rcs_lever).element_sum();
     let mut fuel_used = thrust / spec.rcs_exhaust_velocity * dt;
     if fuel_used > fuel {
-        rcs *= if fuel_used > 0.0 { fuel / fuel_used } else { 0.0 };
+        rcs *= if fuel_used > 0.0 {
+            fuel / fuel_used
+        } else {
+            0.0
+        };
         fuel_used = fuel.max(0.0);
     }
-    Actuation { wheels, rcs, fuel_used }
+    Actuation {
+        wheels,
+        rcs,
+        fuel_used,
+    }
 }
 
 #[cfg(test)]
@@ -225,12 +245,26 @@ mod tests {
             ..at_rest()
         };
         let l0 = state.attitude * (inertia * state.angular_velocity);
-        let no_actuators = AttitudeSpec { wheel_torque: 0.0, rcs_torque: 0.0, ..spec() };
+        let no_actuators = AttitudeSpec {
+            wheel_torque: 0.0,
+            rcs_torque: 0.0,
+            ..spec()
+        };
         for _ in 0..10_000 {
-            step_rotation(&mut state, RotationGoal::Torque(DVec3::ZERO), inertia, &no_actuators, 0.0, 0.001);
+            step_rotation(
+                &mut state,
+                RotationGoal::Torque(DVec3::ZERO),
+                inertia,
+                &no_actuators,
+                0.0,
+                0.001,
+            );
         }
         let l1 = state.attitude * (inertia * state.angular_velocity);
-        assert!(l1.distance(l0) / l0.length() < 1e-3, "L drifted from {l0} to {l1}");
+        assert!(
+            l1.distance(l0) / l0.length() < 1e-3,
+            "L drifted from {l0} to {l1}"
+        );
     }
 
     #[test]
@@ -241,8 +275,16 @@ mod tests {
         let dt = 1.0 / 30.0;
         let mut settled_at = None;
         for tick in 0..(120 * 30) {
-            step_rotation(&mut state, RotationGoal::Point(target), inertia, &spec(), 1_000.0, dt);
-            if settled_at.is_none() && pointing_error(state.attitude, target) < 0.5f64.to_radians() {
+            step_rotation(
+                &mut state,
+                RotationGoal::Point(target),
+                inertia,
+                &spec(),
+                1_000.0,
+                dt,
+            );
+            if settled_at.is_none() && pointing_error(state.attitude, target) < 0.5f64.to_radians()
+            {
                 settled_at = Some(tick as f64 * dt);
             }
         }

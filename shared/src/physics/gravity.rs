@@ -167,7 +167,13 @@ mod tests {
         let accel = |r: DVec3, v: DVec3| {
             let mut out = [DVec3::ZERO, DVec3::ZERO];
             body_accelerations(&[DVec3::ZERO, r], &[GM_SUN, 0.0], &mut out);
-            add_solar_post_newtonian(0, &[DVec3::ZERO, r], &[DVec3::ZERO, v], &[GM_SUN, 0.0], &mut out);
+            add_solar_post_newtonian(
+                0,
+                &[DVec3::ZERO, r],
+                &[DVec3::ZERO, v],
+                &[GM_SUN, 0.0],
+                &mut out,
+            );
             out[1]
         };
         // One orbit with RK4 at a small step, then the Laplace–Runge–Lenz angle.
@@ -176,8 +182,14 @@ mod tests {
         let h = period / steps as f64;
         for _ in 0..steps {
             let (k1r, k1v) = (v, accel(r, v));
-            let (k2r, k2v) = (v + k1v * (h / 2.0), accel(r + k1r * (h / 2.0), v + k1v * (h / 2.0)));
-            let (k3r, k3v) = (v + k2v * (h / 2.0), accel(r + k2r * (h / 2.0), v + k2v * (h / 2.0)));
+            let (k2r, k2v) = (
+                v + k1v * (h / 2.0),
+                accel(r + k1r * (h / 2.0), v + k1v * (h / 2.0)),
+            );
+            let (k3r, k3v) = (
+                v + k2v * (h / 2.0),
+                accel(r + k2r * (h / 2.0), v + k2v * (h / 2.0)),
+            );
             let (k4r, k4v) = (v + k3v * h, accel(r + k3r * h, v + k3v * h));
             r += (k1r + 2.0 * k2r + 2.0 * k3r + k4r) * (h / 6.0);
             v += (k1v + 2.0 * k2v + 2.0 * k3v + k4v) * (h / 6.0);
@@ -194,12 +206,28 @@ mod tests {
     #[test]
     fn earths_sphere_of_influence_and_dominance() {
         let soi = sphere_of_influence(AU, GM_EARTH, GM_SUN);
-        assert!((soi / 9.25e8 - 1.0).abs() < 0.01, "Earth SOI ≈ 925 000 km, got {soi}");
-        let bodies = [DVec3::ZERO, DVec3::new(AU, 0.0, 0.0), DVec3::new(AU + 3.844e8, 0.0, 0.0)];
+        assert!(
+            (soi / 9.25e8 - 1.0).abs() < 0.01,
+            "Earth SOI ≈ 925 000 km, got {soi}"
+        );
+        let bodies = [
+            DVec3::ZERO,
+            DVec3::new(AU, 0.0, 0.0),
+            DVec3::new(AU + 3.844e8, 0.0, 0.0),
+        ];
         let moon_soi = sphere_of_influence(3.844e8, GM_MOON, GM_EARTH);
         let radii = [f64::INFINITY, soi, moon_soi];
-        assert_eq!(dominant_body(DVec3::new(AU + 7.0e6, 0.0, 0.0), &bodies, &radii), 1);
-        assert_eq!(dominant_body(DVec3::new(AU + 3.84e8, 1.0e6, 0.0), &bodies, &radii), 2);
-        assert_eq!(dominant_body(DVec3::new(AU * 0.5, 0.0, 0.0), &bodies, &radii), 0);
+        assert_eq!(
+            dominant_body(DVec3::new(AU + 7.0e6, 0.0, 0.0), &bodies, &radii),
+            1
+        );
+        assert_eq!(
+            dominant_body(DVec3::new(AU + 3.84e8, 1.0e6, 0.0), &bodies, &radii),
+            2
+        );
+        assert_eq!(
+            dominant_body(DVec3::new(AU * 0.5, 0.0, 0.0), &bodies, &radii),
+            0
+        );
     }
 }

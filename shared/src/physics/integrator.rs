@@ -181,8 +181,14 @@ mod tests {
         let fe = GM_EARTH / mu;
         let fs = GM_SUN / mu;
         NBodyState::new(
-            vec![DVec3::new(-rp * fe, 0.0, 0.0), DVec3::new(rp * fs, 0.0, 0.0)],
-            vec![DVec3::new(0.0, -vp * fe, 0.0), DVec3::new(0.0, vp * fs, 0.0)],
+            vec![
+                DVec3::new(-rp * fe, 0.0, 0.0),
+                DVec3::new(rp * fs, 0.0, 0.0),
+            ],
+            vec![
+                DVec3::new(0.0, -vp * fe, 0.0),
+                DVec3::new(0.0, vp * fs, 0.0),
+            ],
             vec![GM_SUN, GM_EARTH],
             None,
         )
@@ -237,14 +243,27 @@ mod tests {
 
     #[test]
     fn hermite_reproduces_circular_motion_to_fourth_order() {
-        let circle = |t: f64| (DVec3::new(t.cos(), t.sin(), 0.0), DVec3::new(-t.sin(), t.cos(), 0.0));
+        let circle = |t: f64| {
+            (
+                DVec3::new(t.cos(), t.sin(), 0.0),
+                DVec3::new(-t.sin(), t.cos(), 0.0),
+            )
+        };
         for h in [0.1, 0.05] {
             let (p0, v0) = circle(0.0);
             let (p1, v1) = circle(h);
             let (p, v) = hermite(p0, v0, p1, v1, h, 0.5);
             let (pe, ve) = circle(h / 2.0);
-            assert!(p.distance(pe) < h.powi(4) / 300.0, "h={h} position error {}", p.distance(pe));
-            assert!(v.distance(ve) < h.powi(3) / 20.0, "h={h} velocity error {}", v.distance(ve));
+            assert!(
+                p.distance(pe) < h.powi(4) / 300.0,
+                "h={h} position error {}",
+                p.distance(pe)
+            );
+            assert!(
+                v.distance(ve) < h.powi(3) / 20.0,
+                "h={h} velocity error {}",
+                v.distance(ve)
+            );
         }
     }
 }

@@ -72,10 +72,7 @@ impl OrbitalElements {
         };
         let periapsis = p / (1.0 + e);
         let (apoapsis, period) = if e < 1.0 {
-            (
-                p / (1.0 - e),
-                TAU * (semi_major_axis.powi(3) / mu).sqrt(),
-            )
+            (p / (1.0 - e), TAU * (semi_major_axis.powi(3) / mu).sqrt())
         } else {
             (f64::INFINITY, f64::INFINITY)
         };
@@ -154,7 +151,10 @@ mod tests {
         );
         assert!(el.eccentricity < 1e-12);
         assert!((el.apoapsis - el.periapsis).abs() < 1e-3);
-        assert!((el.period - 5_544.0).abs() < 5.0, "400 km orbit is ~92.4 min");
+        assert!(
+            (el.period - 5_544.0).abs() < 5.0,
+            "400 km orbit is ~92.4 min"
+        );
     }
 
     #[test]

@@ -25,7 +25,11 @@ pub fn burn(force: f64, ve: f64, fuel: f64, dt: f64) -> (f64, f64) {
     }
     let flow = mass_flow(force, ve);
     let wanted = flow * dt;
-    if wanted <= fuel { (wanted, dt) } else { (fuel, fuel / flow) }
+    if wanted <= fuel {
+        (wanted, dt)
+    } else {
+        (fuel, fuel / flow)
+    }
 }
 
 #[cfg(test)]
