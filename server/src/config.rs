@@ -71,6 +71,8 @@ pub struct Config {
     pub net: NetConfig,
     /// Database and snapshots.
     pub persistence: PersistenceConfig,
+    /// Accounts and tokens.
+    pub auth: AuthConfig,
 }
 
 /// `[tick]`: the fixed-timestep engine.
@@ -159,6 +161,36 @@ pub struct NetConfig {
     pub public_host: String,
     /// Game-state sends per second to each client.
     pub state_rate_hz: f64,
+    /// Budget of state bytes per second per client (own ship always goes).
+    pub client_budget_bytes_per_s: f64,
+    /// Other ships farther than this are not sent (m).
+    pub interest_radius_m: f64,
+    /// Most game clients at once.
+    pub max_clients: usize,
+    /// Connect tokens expire this long after login (s).
+    pub token_expire_s: u64,
+    /// A silent client is dropped after this long (s).
+    pub client_timeout_s: i32,
+    /// Bad messages a client may send in a row before it is disconnected.
+    pub max_bad_messages: u32,
+}
+
+/// `[auth]`: accounts, tokens and login throttling.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Session (JWT) lifetime (s).
+    pub session_lifetime_s: u64,
+    /// JWT `iss`.
+    pub issuer: String,
+    /// JWT `aud`.
+    pub audience: String,
+    /// Failed logins allowed per client address within the window.
+    pub max_failures_per_address: u32,
+    /// Failed logins allowed per username within the window, from any address.
+    pub max_failures_per_username: u32,
+    /// Window of the failure counts, and the lockout once exceeded (s).
+    pub throttle_window_s: u64,
 }
 
 /// `[persistence]`: database and snapshots.
@@ -301,6 +333,16 @@ impl Config {
             ("ship.landing_speed_m_s", s.landing_speed_m_s),
             ("ship.spawn_altitude_m", s.spawn_altitude_m),
             ("net.state_rate_hz", self.net.state_rate_hz),
+            ("net.client_budget_bytes_per_s", self.net.client_budget_bytes_per_s),
+            ("net.interest_radius_m", self.net.interest_radius_m),
+            ("net.token_expire_s", self.net.token_expire_s as f64),
+            ("net.client_timeout_s", f64::from(self.net.client_timeout_s)),
+            ("net.max_clients", self.net.max_clients as f64),
+            ("net.max_bad_messages", f64::from(self.net.max_bad_messages)),
+            ("auth.session_lifetime_s", self.auth.session_lifetime_s as f64),
+            ("auth.max_failures_per_address", f64::from(self.auth.max_failures_per_address)),
+            ("auth.max_failures_per_username", f64::from(self.auth.max_failures_per_username)),
+            ("auth.throttle_window_s", self.auth.throttle_window_s as f64),
             (
                 "persistence.snapshot_interval_s",
                 self.persistence.snapshot_interval_s,

@@ -3,10 +3,12 @@
 //! [`server_app`] builds the app from a [`Config`]; `main.rs` runs it in real time
 //! or, for `simulate`, steps it as fast as it can.
 
+pub mod bridge;
 pub mod config;
 pub mod ephemeris;
 pub mod gravity;
 pub mod ships;
+pub mod secrets;
 pub mod simulate;
 pub mod tick;
 

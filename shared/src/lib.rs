@@ -4,6 +4,8 @@
 //! Nothing here does I/O or rendering, so every rule of the game can be unit-tested
 //! without an `App`.
 
+pub mod admin;
 pub mod components;
 pub mod physics;
+pub mod protocol;
 pub mod units;

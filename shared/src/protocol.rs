@@ -1,0 +1,453 @@
+//! The wire protocol between client and server: versioned messages, a compact
+//! binary codec (postcard) with a size limit on every message, and the user data a
+//! connect token carries.
+//!
+//! Registered once, here. The version is part of the netcode protocol id, so a
+//! client and server of different versions refuse each other at the handshake, and
+//! the `Welcome` repeats it for a clear message.
+
+use serde::{Deserialize, Serialize};
+
+use crate::components::HoldMode;
+
+/// Version of this protocol; bump on any change to the messages below.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Netcode protocol id: "GALAXY" and the version.
+pub const PROTOCOL_ID: u64 = 0x4741_4c41_5859_0000 | PROTOCOL_VERSION as u64;
+
+/// renet channel for commands, replies and events: reliable and ordered.
+pub const CHANNEL_RELIABLE: u8 = 0;
+/// renet channel for inputs and state: unreliable, newest wins.
+pub const CHANNEL_UNRELIABLE: u8 = 1;
+
+/// Largest message a client may send (bytes).
+pub const MAX_CLIENT_MESSAGE: usize = 512;
+/// Largest message the server sends (bytes); the Welcome is the big one.
+pub const MAX_SERVER_MESSAGE: usize = 16 * 1024;
+/// Longest player name on the wire.
+pub const MAX_NAME: usize = 32;
+
+/// Why bytes are not a message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    /// Larger than the limit for its direction.
+    #[error("message of {0} bytes is over the limit")]
+    TooLarge(usize),
+    /// Not a valid encoding of a message of this version.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// Valid encoding but values out of range.
+    #[error("invalid message: {0}")]
+    Invalid(&'static str),
+}
+
+/// Encodes `message`, refusing anything over `limit` bytes.
+pub fn encode<T: Serialize>(message: &T, limit: usize) -> Result<Vec<u8>, CodecError> {
+    let bytes = postcard::to_stdvec(message).map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if bytes.len() > limit {
+        return Err(CodecError::TooLarge(bytes.len()));
+    }
+    Ok(bytes)
+}
+
+/// Decodes exactly one message from `bytes` (trailing bytes are an error).
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], limit: usize) -> Result<T, CodecError> {
+    if bytes.len() > limit {
+        return Err(CodecError::TooLarge(bytes.len()));
+    }
+    match postcard::take_from_bytes(bytes) {
+        Ok((message, [])) => Ok(message),
+        Ok((_, rest)) => Err(CodecError::Malformed(format!("{} trailing bytes", rest.len()))),
+        Err(e) => Err(CodecError::Malformed(e.to_string())),
+    }
+}
+
+/// A player's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Flies a ship.
+    Player,
+    /// Flies a ship and runs admin commands.
+    Admin,
+}
+
+impl Role {
+    /// The role's name in tokens and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Player => "player",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses a name written by [`Role::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "player" => Some(Self::Player),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// What a connect token carries in its 256 bytes of user data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUserData {
+    /// Player id (also the netcode client id).
+    pub player: u64,
+    /// Player name.
+    pub name: String,
+    /// Role at login time.
+    pub role: Role,
+}
+
+impl TokenUserData {
+    /// Packs into netcode's user-data block.
+    pub fn to_bytes(&self) -> Result<[u8; 256], CodecError> {
+        let mut block = [0u8; 256];
+        postcard::to_slice(self, &mut block).map_err(|e| CodecError::Malformed(e.to_string()))?;
+        Ok(block)
+    }
+
+    /// Unpacks from netcode's user-data block (trailing zero padding allowed).
+    pub fn from_bytes(block: &[u8; 256]) -> Result<Self, CodecError> {
+        let (data, _) = postcard::take_from_bytes::<Self>(block).map_err(|e| CodecError::Malformed(e.to_string()))?;
+        if data.name.len() > MAX_NAME {
+            return Err(CodecError::Invalid("name too long"));
+        }
+        Ok(data)
+    }
+}
+
+/// How the pilot steers, on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum WireControls {
+    /// Pitch, yaw, roll commands, each −1..1.
+    Rates([f32; 3]),
+    /// An attitude hold mode.
+    Hold(HoldMode),
+}
+
+/// Service requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Service {
+    /// Fill the tank.
+    Refuel,
+    /// Respawn in the spawn orbit.
+    Reset,
+}
+
+/// Client → server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ClientMessage {
+    /// Continuous control input, sent unreliably; older `seq` than seen is ignored.
+    Input {
+        /// Increasing sequence number.
+        seq: u32,
+        /// Throttle 0..1.
+        throttle: f32,
+        /// Rotation commands or hold mode.
+        controls: WireControls,
+    },
+    /// Refuel or reset.
+    Service(Service),
+    /// One admin command line.
+    Admin {
+        /// The line, as typed.
+        line: String,
+    },
+    /// Round-trip probe; answered with `Pong`.
+    Ping {
+        /// Echoed back.
+        nonce: u32,
+    },
+}
+
+impl ClientMessage {
+    /// Range checks that the type system cannot express.
+    pub fn validate(&self) -> Result<(), CodecError> {
+        match self {
+            Self::Input { throttle, controls, .. } => {
+                if !(throttle.is_finite() && (0.0..=1.0).contains(throttle)) {
+                    return Err(CodecError::Invalid("throttle outside 0..1"));
+                }
+                if let WireControls::Rates(rates) = controls
+                    && !rates.iter().all(|r| r.is_finite() && r.abs() <= 1.0)
+                {
+                    return Err(CodecError::Invalid("rotation rate outside -1..1"));
+                }
+                Ok(())
+            }
+            Self::Admin { line } if line.len() > crate::admin::MAX_ADMIN_LINE => {
+                Err(CodecError::Invalid("admin line too long"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A body as the client first learns it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BodyInfo {
+    /// Index used in states.
+    pub id: u8,
+    /// Name.
+    pub name: String,
+    /// Parent body, if any.
+    pub parent: Option<u8>,
+    /// GM (m³/s²).
+    pub gm: f64,
+    /// Mean radius (m).
+    pub radius: f64,
+    /// Render colour, sRGB.
+    pub color: [f32; 3],
+}
+
+/// Ship constants the client needs for its HUD (delta-v left).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShipInfo {
+    /// Dry mass (kg).
+    pub dry_mass: f64,
+    /// Tank size (kg).
+    pub fuel_capacity: f64,
+    /// Main engine thrust (N).
+    pub thrust: f64,
+    /// Exhaust velocity (m/s).
+    pub exhaust_velocity: f64,
+}
+
+/// The first message on a connection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// [`PROTOCOL_VERSION`] of the server.
+    pub protocol: u16,
+    /// The player's id.
+    pub player: u64,
+    /// The player's name.
+    pub name: String,
+    /// The player's role.
+    pub role: Role,
+    /// Network id of the player's ship.
+    pub ship: u32,
+    /// Simulation ticks per second.
+    pub tick_rate: f32,
+    /// Game time at the welcome (s since J2000, TDB).
+    pub epoch: f64,
+    /// All bodies.
+    pub bodies: Vec<BodyInfo>,
+    /// The ship type.
+    pub ship_info: ShipInfo,
+}
+
+/// Flight state on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireFlight {
+    /// In flight.
+    Flying,
+    /// On a surface.
+    Landed,
+    /// Wrecked.
+    Destroyed,
+}
+
+/// The own ship, every state message. Positions and velocities are relative to the
+/// dominant body (f32 is 0.5 m at low orbit and grows with distance, where the
+/// error is invisible); the body's own barycentric state comes in `bodies`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OwnShip {
+    /// Dominant body id.
+    pub dominant: u8,
+    /// Position relative to the dominant body (m).
+    pub position: [f32; 3],
+    /// Velocity relative to the dominant body (m/s).
+    pub velocity: [f32; 3],
+    /// Attitude quaternion (x, y, z, w), each ×32767.
+    pub attitude: [i16; 4],
+    /// Body rates (rad/s).
+    pub angular_velocity: [f32; 3],
+    /// Propellant (kg).
+    pub fuel: f32,
+    /// Throttle ×255.
+    pub throttle: u8,
+    /// Flight state.
+    pub flight: WireFlight,
+    /// Current controls.
+    pub controls: WireControls,
+    /// Last input sequence applied.
+    pub last_input: u32,
+}
+
+/// Another ship, sent by interest and bandwidth budget.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OtherShip {
+    /// Network id.
+    pub id: u32,
+    /// Dominant body id.
+    pub dominant: u8,
+    /// Position relative to the dominant body (m).
+    pub position: [f32; 3],
+    /// Velocity relative to the dominant body (m/s).
+    pub velocity: [f32; 3],
+    /// Flight state.
+    pub flight: WireFlight,
+}
+
+/// A body's barycentric state, sent at a low rate.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BodyState {
+    /// Body id.
+    pub id: u8,
+    /// Position (m).
+    pub position: [f64; 3],
+    /// Velocity (m/s).
+    pub velocity: [f64; 3],
+}
+
+/// The periodic world update for one client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Server tick.
+    pub tick: u64,
+    /// Game time (s since J2000, TDB).
+    pub game_time: f64,
+    /// Game time is stopped.
+    pub paused: bool,
+    /// Time scale.
+    pub scale: f32,
+    /// The player's ship.
+    pub own: OwnShip,
+    /// Other ships chosen this time.
+    pub ships: Vec<OtherShip>,
+    /// Bodies chosen this time.
+    pub bodies: Vec<BodyState>,
+}
+
+/// Something that happened to the player's ship.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    /// Touched down on a body.
+    Landed(String),
+    /// Crashed into a body.
+    Destroyed(String),
+    /// Left a surface.
+    LiftedOff,
+    /// Tank filled.
+    Refuelled,
+    /// Respawned.
+    Reset,
+    /// A request was refused.
+    Rejected(String),
+    /// An admin changed the clock.
+    Clock {
+        /// Paused now.
+        paused: bool,
+        /// Scale now.
+        scale: f32,
+    },
+}
+
+/// Error codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// A message could not be decoded or was out of range.
+    BadMessage,
+    /// Sending too fast.
+    RateLimited,
+    /// The server is closing the connection.
+    Kicked,
+    /// The account is banned.
+    Banned,
+}
+
+/// Server → client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ServerMessage {
+    /// First message of a session.
+    Welcome(Box<Welcome>),
+    /// World update.
+    State(Box<State>),
+    /// Something happened.
+    Event(Event),
+    /// Answer to an admin line.
+    AdminReply {
+        /// Whether the command ran.
+        ok: bool,
+        /// What it printed, or why it was refused.
+        output: String,
+    },
+    /// Answer to a `Ping`.
+    Pong {
+        /// The ping's nonce.
+        nonce: u32,
+    },
+    /// Something went wrong with the client's messages.
+    Error {
+        /// Category.
+        code: ErrorCode,
+        /// Words for the player.
+        message: String,
+    },
+}
+
+/// Packs a unit quaternion into four i16.
+pub fn pack_quat(q: glam::DQuat) -> [i16; 4] {
+    q.to_array().map(|c| (c.clamp(-1.0, 1.0) * 32767.0).round() as i16)
+}
+
+/// Unpacks a quaternion from [`pack_quat`], renormalised.
+pub fn unpack_quat(q: [i16; 4]) -> glam::DQuat {
+    let [x, y, z, w] = q.map(|c| f64::from(c) / 32767.0);
+    glam::DQuat::from_xyzw(x, y, z, w).normalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let input = ClientMessage::Input { seq: 7, throttle: 0.5, controls: WireControls::Hold(HoldMode::Prograde) };
+        let bytes = encode(&input, MAX_CLIENT_MESSAGE).expect("encodes");
+        assert!(bytes.len() < 16, "input is compact: {} bytes", bytes.len());
+        assert_eq!(decode::<ClientMessage>(&bytes, MAX_CLIENT_MESSAGE), Ok(input));
+    }
+
+    #[test]
+    fn garbage_and_oversize_are_refused() {
+        assert!(decode::<ClientMessage>(&[0xff, 0xff, 0xff], MAX_CLIENT_MESSAGE).is_err());
+        assert!(decode::<ClientMessage>(&[], MAX_CLIENT_MESSAGE).is_err());
+        let big = vec![0u8; MAX_CLIENT_MESSAGE + 1];
+        assert_eq!(decode::<ClientMessage>(&big, MAX_CLIENT_MESSAGE), Err(CodecError::TooLarge(MAX_CLIENT_MESSAGE + 1)));
+        let mut ping = encode(&ClientMessage::Ping { nonce: 1 }, MAX_CLIENT_MESSAGE).expect("encodes");
+        ping.push(0);
+        assert!(matches!(decode::<ClientMessage>(&ping, MAX_CLIENT_MESSAGE), Err(CodecError::Malformed(_))));
+    }
+
+    #[test]
+    fn out_of_range_inputs_fail_validation() {
+        let bad = [
+            ClientMessage::Input { seq: 1, throttle: f32::NAN, controls: WireControls::Rates([0.0; 3]) },
+            ClientMessage::Input { seq: 1, throttle: 1.5, controls: WireControls::Rates([0.0; 3]) },
+            ClientMessage::Input { seq: 1, throttle: 0.0, controls: WireControls::Rates([0.0, 2.0, 0.0]) },
+            ClientMessage::Admin { line: "x".repeat(1000) },
+        ];
+        for message in bad {
+            assert!(message.validate().is_err(), "{message:?}");
+        }
+    }
+
+    #[test]
+    fn user_data_fits_the_token_and_round_trips() {
+        let data = TokenUserData { player: 42, name: "a".repeat(MAX_NAME), role: Role::Admin };
+        let block = data.to_bytes().expect("fits");
+        assert_eq!(TokenUserData::from_bytes(&block), Ok(data));
+    }
+
+    #[test]
+    fn quaternion_packing_is_accurate() {
+        let q = glam::DQuat::from_euler(glam::EulerRot::XYZ, 0.3, -1.2, 2.0);
+        let angle = unpack_quat(pack_quat(q)).angle_between(q);
+        assert!(angle < 1e-4, "{angle}");
+    }
+}
