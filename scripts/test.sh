@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs everything CI checks: formatting, lints, and the whole test suite (unit,
 # simulation and end-to-end tests against the real server binary).
-# Usage: scripts/test.sh   (from anywhere; needs only a Rust toolchain)
+# Usage: scripts/test.sh   (from anywhere; needs a Rust toolchain, and PostgreSQL,
+# which scripts/ensure-postgres.sh starts or installs when it is not running)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,5 +15,9 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== PostgreSQL for the end-to-end tests"
+GALAXY_TEST_POSTGRES_URL="${GALAXY_TEST_POSTGRES_URL:-$(scripts/ensure-postgres.sh)}"
+export GALAXY_TEST_POSTGRES_URL
+echo "using $GALAXY_TEST_POSTGRES_URL"
 echo "== cargo test"
 cargo test --workspace --locked

@@ -59,29 +59,123 @@ impl Metrics {
     /// Prometheus text exposition of every counter.
     pub fn render(&self, health: &Health) -> String {
         let rows: [(&str, &str, &str, &AtomicU64); 19] = [
-            ("galaxy_ticks_total", "counter", "Simulation ticks run", &self.ticks),
-            ("galaxy_tick_duration_p50_microseconds", "gauge", "Median tick duration", &self.tick_p50_us),
-            ("galaxy_tick_duration_p99_microseconds", "gauge", "99th percentile tick duration", &self.tick_p99_us),
-            ("galaxy_tick_overruns_total", "counter", "Ticks longer than their period", &self.tick_overruns),
-            ("galaxy_ticks_dropped_total", "counter", "Ticks dropped by the catch-up limit", &self.ticks_dropped),
+            (
+                "galaxy_ticks_total",
+                "counter",
+                "Simulation ticks run",
+                &self.ticks,
+            ),
+            (
+                "galaxy_tick_duration_p50_microseconds",
+                "gauge",
+                "Median tick duration",
+                &self.tick_p50_us,
+            ),
+            (
+                "galaxy_tick_duration_p99_microseconds",
+                "gauge",
+                "99th percentile tick duration",
+                &self.tick_p99_us,
+            ),
+            (
+                "galaxy_tick_overruns_total",
+                "counter",
+                "Ticks longer than their period",
+                &self.tick_overruns,
+            ),
+            (
+                "galaxy_ticks_dropped_total",
+                "counter",
+                "Ticks dropped by the catch-up limit",
+                &self.ticks_dropped,
+            ),
             ("galaxy_ships", "gauge", "Ships in the world", &self.ships),
-            ("galaxy_clients", "gauge", "Connected game clients", &self.clients),
-            ("galaxy_bad_messages_total", "counter", "Game messages that failed to decode or validate", &self.bad_messages),
-            ("galaxy_guarded_packets_total", "counter", "Datagrams dropped by the packet guard", &self.guarded_packets),
-            ("galaxy_garbage_disconnects_total", "counter", "Clients disconnected for garbage", &self.garbage_disconnects),
-            ("galaxy_net_sent_bytes_total", "counter", "Game payload bytes sent", &self.bytes_sent),
-            ("galaxy_net_received_bytes_total", "counter", "Game payload bytes received", &self.bytes_received),
-            ("galaxy_http_requests_total", "counter", "HTTP requests served", &self.http_requests),
-            ("galaxy_logins_total", "counter", "Successful logins", &self.logins),
-            ("galaxy_login_failures_total", "counter", "Failed logins", &self.login_failures),
-            ("galaxy_login_throttled_total", "counter", "Logins refused by throttling", &self.login_throttled),
-            ("galaxy_registrations_total", "counter", "Accounts created", &self.registrations),
-            ("galaxy_admin_commands_total", "counter", "Admin commands run", &self.admin_commands),
-            ("galaxy_db_errors_total", "counter", "Database operations that failed", &self.db_errors),
+            (
+                "galaxy_clients",
+                "gauge",
+                "Connected game clients",
+                &self.clients,
+            ),
+            (
+                "galaxy_bad_messages_total",
+                "counter",
+                "Game messages that failed to decode or validate",
+                &self.bad_messages,
+            ),
+            (
+                "galaxy_guarded_packets_total",
+                "counter",
+                "Datagrams dropped by the packet guard",
+                &self.guarded_packets,
+            ),
+            (
+                "galaxy_garbage_disconnects_total",
+                "counter",
+                "Clients disconnected for garbage",
+                &self.garbage_disconnects,
+            ),
+            (
+                "galaxy_net_sent_bytes_total",
+                "counter",
+                "Game payload bytes sent",
+                &self.bytes_sent,
+            ),
+            (
+                "galaxy_net_received_bytes_total",
+                "counter",
+                "Game payload bytes received",
+                &self.bytes_received,
+            ),
+            (
+                "galaxy_http_requests_total",
+                "counter",
+                "HTTP requests served",
+                &self.http_requests,
+            ),
+            (
+                "galaxy_logins_total",
+                "counter",
+                "Successful logins",
+                &self.logins,
+            ),
+            (
+                "galaxy_login_failures_total",
+                "counter",
+                "Failed logins",
+                &self.login_failures,
+            ),
+            (
+                "galaxy_login_throttled_total",
+                "counter",
+                "Logins refused by throttling",
+                &self.login_throttled,
+            ),
+            (
+                "galaxy_registrations_total",
+                "counter",
+                "Accounts created",
+                &self.registrations,
+            ),
+            (
+                "galaxy_admin_commands_total",
+                "counter",
+                "Admin commands run",
+                &self.admin_commands,
+            ),
+            (
+                "galaxy_db_errors_total",
+                "counter",
+                "Database operations that failed",
+                &self.db_errors,
+            ),
         ];
         let mut out = String::new();
         for (name, kind, help, value) in rows {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", value.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
         }
         let ready = |flag: bool| u8::from(flag);
         let _ = writeln!(
@@ -117,7 +211,8 @@ fn now_unix_ms() -> u64 {
 impl Health {
     /// Called by the simulation after every tick.
     pub fn record_tick(&self) {
-        self.last_tick_unix_ms.store(now_unix_ms(), Ordering::Relaxed);
+        self.last_tick_unix_ms
+            .store(now_unix_ms(), Ordering::Relaxed);
     }
 
     /// Whether the simulation ticked recently.
@@ -169,6 +264,10 @@ pub struct AdminRequest {
 
 /// Admin requests waiting for the app; bounded so a flood cannot grow memory.
 pub const ADMIN_QUEUE: usize = 64;
+
+/// The receive end of the admin queue, as a resource the admin plugin drains.
+#[derive(Resource, Debug)]
+pub struct AdminInbox(pub mpsc::Receiver<AdminRequest>);
 
 /// The shared handles, cloned into both sides.
 #[derive(Resource, Clone, Debug)]

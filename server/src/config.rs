@@ -333,15 +333,27 @@ impl Config {
             ("ship.landing_speed_m_s", s.landing_speed_m_s),
             ("ship.spawn_altitude_m", s.spawn_altitude_m),
             ("net.state_rate_hz", self.net.state_rate_hz),
-            ("net.client_budget_bytes_per_s", self.net.client_budget_bytes_per_s),
+            (
+                "net.client_budget_bytes_per_s",
+                self.net.client_budget_bytes_per_s,
+            ),
             ("net.interest_radius_m", self.net.interest_radius_m),
             ("net.token_expire_s", self.net.token_expire_s as f64),
             ("net.client_timeout_s", f64::from(self.net.client_timeout_s)),
             ("net.max_clients", self.net.max_clients as f64),
             ("net.max_bad_messages", f64::from(self.net.max_bad_messages)),
-            ("auth.session_lifetime_s", self.auth.session_lifetime_s as f64),
-            ("auth.max_failures_per_address", f64::from(self.auth.max_failures_per_address)),
-            ("auth.max_failures_per_username", f64::from(self.auth.max_failures_per_username)),
+            (
+                "auth.session_lifetime_s",
+                self.auth.session_lifetime_s as f64,
+            ),
+            (
+                "auth.max_failures_per_address",
+                f64::from(self.auth.max_failures_per_address),
+            ),
+            (
+                "auth.max_failures_per_username",
+                f64::from(self.auth.max_failures_per_username),
+            ),
             ("auth.throttle_window_s", self.auth.throttle_window_s as f64),
             (
                 "persistence.snapshot_interval_s",

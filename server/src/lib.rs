@@ -3,12 +3,17 @@
 //! [`server_app`] builds the app from a [`Config`]; `main.rs` runs it in real time
 //! or, for `simulate`, steps it as fast as it can.
 
+pub mod admin;
+pub mod auth;
 pub mod bridge;
 pub mod config;
+pub mod db;
 pub mod ephemeris;
 pub mod gravity;
-pub mod ships;
+pub mod net;
 pub mod secrets;
+pub mod services;
+pub mod ships;
 pub mod simulate;
 pub mod tick;
 
@@ -90,6 +95,7 @@ pub fn server_app(config: Config, bodies: Bodies, start_time: f64, drive: Drive)
         ephemeris::plugin,
         gravity::plugin,
         ships::plugin,
+        admin::plugin,
     ));
     app.world_mut().resource_mut::<tick::SimClock>().game_time = start_time;
     app

@@ -7,10 +7,17 @@ use bevy::app::TerminalCtrlCHandlerPlugin;
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use clap::{Parser, Subcommand};
+use galaxy_server::admin::AdminDb;
+use galaxy_server::auth::create_user::{create_user, password_from};
+use galaxy_server::auth::http::resolve;
+use galaxy_server::bridge::AdminInbox;
 use galaxy_server::config::Config;
 use galaxy_server::ephemeris::load_bodies;
+use galaxy_server::net::{self, transport::GuardedTransport, transport::TransportSetup};
+use galaxy_server::secrets::Secrets;
 use galaxy_server::simulate::{SimulateOptions, simulate};
-use galaxy_server::{Drive, server_app};
+use galaxy_server::{Drive, server_app, services};
+use galaxy_shared::protocol::{PROTOCOL_ID, Role};
 
 /// Galaxy: a persistent multiplayer space-flight sandbox in the real Solar System.
 #[derive(Parser, Debug)]
@@ -42,6 +49,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Account administration from the command line.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCli,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCli {
+    /// Create an account; the password comes from GALAXY_ADMIN_PASSWORD or, if unset,
+    /// one line of stdin. Prints the new player id.
+    CreateUser {
+        /// Username: 3–32 of A-Z a-z 0-9 _ -.
+        name: String,
+        /// Give the account the admin role.
+        #[arg(long)]
+        admin: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,6 +87,33 @@ fn main() -> ExitCode {
             dt,
             json: _,
         } => run_simulation(config, days, start_epoch, ships, dt),
+        Command::Admin {
+            command: AdminCli::CreateUser { name, admin },
+        } => run_create_user(&config, &name, admin),
+    }
+}
+
+fn run_create_user(config: &Config, name: &str, admin: bool) -> ExitCode {
+    let role = if admin { Role::Admin } else { Role::Player };
+    let password = password_from(
+        std::env::var("GALAXY_ADMIN_PASSWORD").ok(),
+        std::io::stdin().lock(),
+    );
+    match password.and_then(|pw| create_user(&config.persistence.database_url, name, &pw, role)) {
+        Ok(player) => {
+            println!("{}", player.id);
+            eprintln!(
+                "galaxy-server: created {} `{}` with id {}",
+                role.as_str(),
+                player.username,
+                player.id
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("galaxy-server: {error}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -73,15 +125,80 @@ fn run(config: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut app = server_app(config, bodies, start, Drive::RealTime);
+    let mut app = server_app(config.clone(), bodies, start, Drive::RealTime);
+    // Logging first, so the services' start-up messages are printed.
     app.add_plugins((LogPlugin::default(), TerminalCtrlCHandlerPlugin));
+    let (runtime, bridge, inbox, secrets, db) = match services::start_services(&config) {
+        Ok(started) => started,
+        Err(error) => {
+            error!("{error}");
+            eprintln!("galaxy-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let transport = match bind_game_transport(&config, &secrets, runtime.handle()) {
+        Ok(transport) => transport,
+        Err(error) => {
+            error!("{error}");
+            eprintln!("galaxy-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    info!(
+        udp = %transport.udp_addr(),
+        websocket = %transport.ws_addr(),
+        "game server listening (native clients on UDP, browsers on WebSocket)"
+    );
+    app.insert_resource(transport)
+        .add_plugins(net::plugin)
+        .insert_resource(AdminDb {
+            db: db.clone(),
+            runtime: runtime.handle().clone(),
+        });
+    app.insert_resource(bridge)
+        .insert_resource(AdminInbox(inbox))
+        .insert_resource(db)
+        .add_plugins(services::plugin);
     app.add_systems(Startup, announce);
     let exit = app.run();
+    // The runtime lives as long as the app: HTTP and the database go down with it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     info!("galaxy-server stopped");
     match exit {
         AppExit::Success => ExitCode::SUCCESS,
         AppExit::Error(code) => ExitCode::from(code.get()),
     }
+}
+
+/// Binds the UDP and WebSocket sockets, publishing the addresses logins put into
+/// connect tokens.
+fn bind_game_transport(
+    config: &Config,
+    secrets: &Secrets,
+    runtime: &tokio::runtime::Handle,
+) -> Result<GuardedTransport, String> {
+    let host = config.net.public_host.trim();
+    let udp_public = runtime
+        .block_on(resolve(host, config.net.udp_addr.port()))
+        .map_err(|e| e.to_string())?;
+    let ws_public = runtime
+        .block_on(resolve(host, config.net.ws_addr.port()))
+        .map_err(|e| e.to_string())?;
+    let setup = TransportSetup {
+        udp_listen: config.net.udp_addr,
+        ws_listen: config.net.ws_addr,
+        udp_public,
+        ws_public,
+        max_clients: config.net.max_clients,
+        private_key: secrets.netcode,
+        protocol_id: PROTOCOL_ID,
+    };
+    GuardedTransport::bind(&setup, runtime.clone()).map_err(|e| {
+        format!(
+            "cannot open the game sockets (UDP {}, WebSocket {}): {e}",
+            config.net.udp_addr, config.net.ws_addr
+        )
+    })
 }
 
 fn announce(config: Res<Config>, bodies: Res<galaxy_server::ephemeris::Bodies>) {

@@ -31,7 +31,9 @@ pub struct Secrets {
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Secrets").field("generated_jwt", &self.generated_jwt).finish_non_exhaustive()
+        f.debug_struct("Secrets")
+            .field("generated_jwt", &self.generated_jwt)
+            .finish_non_exhaustive()
     }
 }
 
@@ -39,7 +41,9 @@ impl Secrets {
     /// From the configured JWT secret (`None`: generate one).
     pub fn new(jwt_secret: Option<&str>) -> Result<Self, SecretsError> {
         let (jwt, generated_jwt) = match jwt_secret {
-            Some(secret) if secret.len() < MIN_JWT_SECRET => return Err(SecretsError::JwtTooShort(secret.len())),
+            Some(secret) if secret.len() < MIN_JWT_SECRET => {
+                return Err(SecretsError::JwtTooShort(secret.len()));
+            }
             Some(secret) => (secret.as_bytes().to_vec(), false),
             None => (generate_random_bytes::<32>().to_vec(), true),
         };
@@ -62,7 +66,10 @@ mod tests {
 
     #[test]
     fn short_secrets_are_refused_and_missing_ones_generated() {
-        assert!(matches!(Secrets::new(Some("short")), Err(SecretsError::JwtTooShort(5))));
+        assert!(matches!(
+            Secrets::new(Some("short")),
+            Err(SecretsError::JwtTooShort(5))
+        ));
         let configured = Secrets::new(Some(&"k".repeat(32))).expect("32 bytes is enough");
         assert!(!configured.generated_jwt);
         let a = Secrets::new(None).expect("generated");

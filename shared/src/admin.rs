@@ -91,7 +91,11 @@ impl AdminCommand {
             _ => Err(AdminParseError::Usage(usage)),
         };
         let none = |command: Self, usage: &'static str| {
-            if args.is_empty() { Ok(command) } else { Err(AdminParseError::Usage(usage)) }
+            if args.is_empty() {
+                Ok(command)
+            } else {
+                Err(AdminParseError::Usage(usage))
+            }
         };
         match command.to_ascii_lowercase().as_str() {
             "help" => none(Self::Help, "help"),
@@ -124,8 +128,12 @@ impl AdminCommand {
                         body: (*body).to_owned(),
                         altitude_km,
                     })
-                    .ok_or(AdminParseError::Usage("teleport <player> <body> <altitude_km ≥ 0>")),
-                _ => Err(AdminParseError::Usage("teleport <player> <body> <altitude_km>")),
+                    .ok_or(AdminParseError::Usage(
+                        "teleport <player> <body> <altitude_km ≥ 0>",
+                    )),
+                _ => Err(AdminParseError::Usage(
+                    "teleport <player> <body> <altitude_km>",
+                )),
             },
             other => Err(AdminParseError::Unknown(other.chars().take(32).collect())),
         }
@@ -140,24 +148,58 @@ mod tests {
     fn parses_every_command() {
         assert_eq!(AdminCommand::parse("help"), Ok(AdminCommand::Help));
         assert_eq!(AdminCommand::parse("  PAUSE "), Ok(AdminCommand::Pause));
-        assert_eq!(AdminCommand::parse("timescale 1000"), Ok(AdminCommand::TimeScale(1000.0)));
-        assert_eq!(AdminCommand::parse("kick bob"), Ok(AdminCommand::Kick("bob".into())));
+        assert_eq!(
+            AdminCommand::parse("timescale 1000"),
+            Ok(AdminCommand::TimeScale(1000.0))
+        );
+        assert_eq!(
+            AdminCommand::parse("kick bob"),
+            Ok(AdminCommand::Kick("bob".into()))
+        );
         assert_eq!(
             AdminCommand::parse("teleport bob Moon 100"),
-            Ok(AdminCommand::Teleport { player: "bob".into(), body: "Moon".into(), altitude_km: 100.0 })
+            Ok(AdminCommand::Teleport {
+                player: "bob".into(),
+                body: "Moon".into(),
+                altitude_km: 100.0
+            })
         );
     }
 
     #[test]
     fn refuses_bad_lines_with_a_reason() {
         assert_eq!(AdminCommand::parse(""), Err(AdminParseError::Empty));
-        assert!(matches!(AdminCommand::parse("timescale fast"), Err(AdminParseError::Usage(_))));
-        assert!(matches!(AdminCommand::parse("timescale -1"), Err(AdminParseError::Usage(_))));
-        assert!(matches!(AdminCommand::parse("timescale NaN"), Err(AdminParseError::Usage(_))));
-        assert!(matches!(AdminCommand::parse("kick"), Err(AdminParseError::Usage(_))));
-        assert!(matches!(AdminCommand::parse("pause now"), Err(AdminParseError::Usage(_))));
-        assert!(matches!(AdminCommand::parse("teleport a b inf"), Err(AdminParseError::Usage(_))));
-        assert!(matches!(AdminCommand::parse("selfdestruct"), Err(AdminParseError::Unknown(_))));
-        assert_eq!(AdminCommand::parse(&"x".repeat(300)), Err(AdminParseError::TooLong));
+        assert!(matches!(
+            AdminCommand::parse("timescale fast"),
+            Err(AdminParseError::Usage(_))
+        ));
+        assert!(matches!(
+            AdminCommand::parse("timescale -1"),
+            Err(AdminParseError::Usage(_))
+        ));
+        assert!(matches!(
+            AdminCommand::parse("timescale NaN"),
+            Err(AdminParseError::Usage(_))
+        ));
+        assert!(matches!(
+            AdminCommand::parse("kick"),
+            Err(AdminParseError::Usage(_))
+        ));
+        assert!(matches!(
+            AdminCommand::parse("pause now"),
+            Err(AdminParseError::Usage(_))
+        ));
+        assert!(matches!(
+            AdminCommand::parse("teleport a b inf"),
+            Err(AdminParseError::Usage(_))
+        ));
+        assert!(matches!(
+            AdminCommand::parse("selfdestruct"),
+            Err(AdminParseError::Unknown(_))
+        ));
+        assert_eq!(
+            AdminCommand::parse(&"x".repeat(300)),
+            Err(AdminParseError::TooLong)
+        );
     }
 }

@@ -21,6 +21,28 @@ pub const CHANNEL_RELIABLE: u8 = 0;
 /// renet channel for inputs and state: unreliable, newest wins.
 pub const CHANNEL_UNRELIABLE: u8 = 1;
 
+/// The renet channels, identical on both sides: reliable-ordered commands and
+/// unreliable state, in both directions.
+pub fn connection_config() -> renet2::ConnectionConfig {
+    let channels = vec![
+        renet2::ChannelConfig {
+            channel_id: CHANNEL_RELIABLE,
+            max_memory_usage_bytes: 256 * 1024,
+            send_type: renet2::SendType::ReliableOrdered {
+                resend_time: std::time::Duration::from_millis(250),
+            },
+        },
+        renet2::ChannelConfig {
+            channel_id: CHANNEL_UNRELIABLE,
+            max_memory_usage_bytes: 64 * 1024,
+            send_type: renet2::SendType::Unreliable {
+                ordered_reliable_substrate: false,
+            },
+        },
+    ];
+    renet2::ConnectionConfig::from_shared_channels(channels)
+}
+
 /// Largest message a client may send (bytes).
 pub const MAX_CLIENT_MESSAGE: usize = 512;
 /// Largest message the server sends (bytes); the Welcome is the big one.
@@ -58,7 +80,10 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], limit: usize) -> Result<T
     }
     match postcard::take_from_bytes(bytes) {
         Ok((message, [])) => Ok(message),
-        Ok((_, rest)) => Err(CodecError::Malformed(format!("{} trailing bytes", rest.len()))),
+        Ok((_, rest)) => Err(CodecError::Malformed(format!(
+            "{} trailing bytes",
+            rest.len()
+        ))),
         Err(e) => Err(CodecError::Malformed(e.to_string())),
     }
 }
@@ -112,7 +137,8 @@ impl TokenUserData {
 
     /// Unpacks from netcode's user-data block (trailing zero padding allowed).
     pub fn from_bytes(block: &[u8; 256]) -> Result<Self, CodecError> {
-        let (data, _) = postcard::take_from_bytes::<Self>(block).map_err(|e| CodecError::Malformed(e.to_string()))?;
+        let (data, _) = postcard::take_from_bytes::<Self>(block)
+            .map_err(|e| CodecError::Malformed(e.to_string()))?;
         if data.name.len() > MAX_NAME {
             return Err(CodecError::Invalid("name too long"));
         }
@@ -168,7 +194,9 @@ impl ClientMessage {
     /// Range checks that the type system cannot express.
     pub fn validate(&self) -> Result<(), CodecError> {
         match self {
-            Self::Input { throttle, controls, .. } => {
+            Self::Input {
+                throttle, controls, ..
+            } => {
                 if !(throttle.is_finite() && (0.0..=1.0).contains(throttle)) {
                     return Err(CodecError::Invalid("throttle outside 0..1"));
                 }
@@ -264,10 +292,10 @@ pub struct OwnShip {
     pub velocity: [f32; 3],
     /// Attitude quaternion (x, y, z, w), each ×32767.
     pub attitude: [i16; 4],
-    /// Body rates (rad/s).
-    pub angular_velocity: [f32; 3],
-    /// Propellant (kg).
-    pub fuel: f32,
+    /// Body rates in units of [`ANGULAR_RATE_UNIT`]; `None` when not turning.
+    pub angular_velocity: Option<[i16; 3]>,
+    /// Propellant as a fraction of the tank, ×65535.
+    pub fuel: u16,
     /// Throttle ×255.
     pub throttle: u8,
     /// Flight state.
@@ -390,9 +418,42 @@ pub enum ServerMessage {
     },
 }
 
+/// Resolution of [`OwnShip::angular_velocity`] (rad/s): ±4 rad/s in an i16.
+pub const ANGULAR_RATE_UNIT: f64 = 1.0 / 8192.0;
+
+/// Packs body rates; `None` when the ship is not turning.
+pub fn pack_rates(rates: glam::DVec3) -> Option<[i16; 3]> {
+    let packed = rates
+        .to_array()
+        .map(|r| (r / ANGULAR_RATE_UNIT).round().clamp(-32767.0, 32767.0) as i16);
+    (packed != [0; 3]).then_some(packed)
+}
+
+/// Unpacks body rates from [`pack_rates`].
+pub fn unpack_rates(rates: Option<[i16; 3]>) -> glam::DVec3 {
+    rates.map_or(glam::DVec3::ZERO, |r| {
+        glam::DVec3::from_array(r.map(|x| f64::from(x) * ANGULAR_RATE_UNIT))
+    })
+}
+
+/// Packs a fuel level as a fraction of `capacity`.
+pub fn pack_fuel(fuel: f64, capacity: f64) -> u16 {
+    if capacity <= 0.0 {
+        0
+    } else {
+        ((fuel / capacity).clamp(0.0, 1.0) * 65535.0).round() as u16
+    }
+}
+
+/// Unpacks a fuel level (kg) from [`pack_fuel`].
+pub fn unpack_fuel(fuel: u16, capacity: f64) -> f64 {
+    f64::from(fuel) / 65535.0 * capacity
+}
+
 /// Packs a unit quaternion into four i16.
 pub fn pack_quat(q: glam::DQuat) -> [i16; 4] {
-    q.to_array().map(|c| (c.clamp(-1.0, 1.0) * 32767.0).round() as i16)
+    q.to_array()
+        .map(|c| (c.clamp(-1.0, 1.0) * 32767.0).round() as i16)
 }
 
 /// Unpacks a quaternion from [`pack_quat`], renormalised.
@@ -407,10 +468,17 @@ mod tests {
 
     #[test]
     fn messages_round_trip() {
-        let input = ClientMessage::Input { seq: 7, throttle: 0.5, controls: WireControls::Hold(HoldMode::Prograde) };
+        let input = ClientMessage::Input {
+            seq: 7,
+            throttle: 0.5,
+            controls: WireControls::Hold(HoldMode::Prograde),
+        };
         let bytes = encode(&input, MAX_CLIENT_MESSAGE).expect("encodes");
         assert!(bytes.len() < 16, "input is compact: {} bytes", bytes.len());
-        assert_eq!(decode::<ClientMessage>(&bytes, MAX_CLIENT_MESSAGE), Ok(input));
+        assert_eq!(
+            decode::<ClientMessage>(&bytes, MAX_CLIENT_MESSAGE),
+            Ok(input)
+        );
     }
 
     #[test]
@@ -418,19 +486,40 @@ mod tests {
         assert!(decode::<ClientMessage>(&[0xff, 0xff, 0xff], MAX_CLIENT_MESSAGE).is_err());
         assert!(decode::<ClientMessage>(&[], MAX_CLIENT_MESSAGE).is_err());
         let big = vec![0u8; MAX_CLIENT_MESSAGE + 1];
-        assert_eq!(decode::<ClientMessage>(&big, MAX_CLIENT_MESSAGE), Err(CodecError::TooLarge(MAX_CLIENT_MESSAGE + 1)));
-        let mut ping = encode(&ClientMessage::Ping { nonce: 1 }, MAX_CLIENT_MESSAGE).expect("encodes");
+        assert_eq!(
+            decode::<ClientMessage>(&big, MAX_CLIENT_MESSAGE),
+            Err(CodecError::TooLarge(MAX_CLIENT_MESSAGE + 1))
+        );
+        let mut ping =
+            encode(&ClientMessage::Ping { nonce: 1 }, MAX_CLIENT_MESSAGE).expect("encodes");
         ping.push(0);
-        assert!(matches!(decode::<ClientMessage>(&ping, MAX_CLIENT_MESSAGE), Err(CodecError::Malformed(_))));
+        assert!(matches!(
+            decode::<ClientMessage>(&ping, MAX_CLIENT_MESSAGE),
+            Err(CodecError::Malformed(_))
+        ));
     }
 
     #[test]
     fn out_of_range_inputs_fail_validation() {
         let bad = [
-            ClientMessage::Input { seq: 1, throttle: f32::NAN, controls: WireControls::Rates([0.0; 3]) },
-            ClientMessage::Input { seq: 1, throttle: 1.5, controls: WireControls::Rates([0.0; 3]) },
-            ClientMessage::Input { seq: 1, throttle: 0.0, controls: WireControls::Rates([0.0, 2.0, 0.0]) },
-            ClientMessage::Admin { line: "x".repeat(1000) },
+            ClientMessage::Input {
+                seq: 1,
+                throttle: f32::NAN,
+                controls: WireControls::Rates([0.0; 3]),
+            },
+            ClientMessage::Input {
+                seq: 1,
+                throttle: 1.5,
+                controls: WireControls::Rates([0.0; 3]),
+            },
+            ClientMessage::Input {
+                seq: 1,
+                throttle: 0.0,
+                controls: WireControls::Rates([0.0, 2.0, 0.0]),
+            },
+            ClientMessage::Admin {
+                line: "x".repeat(1000),
+            },
         ];
         for message in bad {
             assert!(message.validate().is_err(), "{message:?}");
@@ -439,9 +528,22 @@ mod tests {
 
     #[test]
     fn user_data_fits_the_token_and_round_trips() {
-        let data = TokenUserData { player: 42, name: "a".repeat(MAX_NAME), role: Role::Admin };
+        let data = TokenUserData {
+            player: 42,
+            name: "a".repeat(MAX_NAME),
+            role: Role::Admin,
+        };
         let block = data.to_bytes().expect("fits");
         assert_eq!(TokenUserData::from_bytes(&block), Ok(data));
+    }
+
+    #[test]
+    fn rates_and_fuel_pack_within_their_resolution() {
+        let rates = glam::DVec3::new(0.3, -1.2, 0.0001);
+        assert!(unpack_rates(pack_rates(rates)).distance(rates) < ANGULAR_RATE_UNIT);
+        assert_eq!(pack_rates(glam::DVec3::ZERO), None);
+        assert!((unpack_fuel(pack_fuel(12_345.6, 40_000.0), 40_000.0) - 12_345.6).abs() < 0.7);
+        assert_eq!(pack_fuel(-5.0, 40_000.0), 0);
     }
 
     #[test]

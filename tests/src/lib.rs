@@ -1,6 +1,10 @@
 //! End-to-end harness: finds and runs the real `galaxy-server` binary and reads
 //! the JPL DE421 truth states the tests compare it with.
 
+pub mod bot;
+pub mod server;
+pub mod ws_socket;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -8,6 +8,15 @@ use bevy::prelude::*;
 
 pub use commands::{ShipAction, ShipCommand, ShipCommandStats, ShipEvent, ShipEventKind};
 
+/// The player who owns a ship; a ship outlives its player's connection.
+#[derive(Component, Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    /// Player id (the netcode client id).
+    pub player: u64,
+    /// Player name, for admin commands and logs.
+    pub name: String,
+}
+
 pub(super) fn plugin(app: &mut App) {
     app.add_plugins((spawn::plugin, commands::plugin, flight::plugin));
 }

@@ -1,1 +1,93 @@
-fn main(){}
+//! `galaxy-bot`: a headless player. Registers (if needed), logs in, connects over
+//! UDP or WebSocket, flies a scripted burn and prints what it saw as JSON.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use galaxy_shared::components::HoldMode;
+use galaxy_shared::protocol::{WireControls, unpack_fuel};
+use galaxy_tests::bot::{Bot, Login, Transport};
+
+/// A scripted headless Galaxy client.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Base URL of the server's HTTP API.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    http: String,
+    /// Account name (registered on first use).
+    #[arg(long)]
+    user: String,
+    /// Account password.
+    #[arg(long, env = "GALAXY_BOT_PASSWORD")]
+    password: String,
+    /// Connect over WebSocket (the browser transport) instead of UDP.
+    #[arg(long)]
+    websocket: bool,
+    /// Seconds to fly.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Throttle during the flight, 0..1.
+    #[arg(long, default_value_t = 0.0)]
+    throttle: f32,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let login = match Login::register_and_login(&args.http, &args.user, &args.password) {
+        Ok(login) => login,
+        Err(error) => {
+            eprintln!("galaxy-bot: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let transport = if args.websocket {
+        Transport::WebSocket
+    } else {
+        Transport::Udp
+    };
+    let mut bot = match Bot::connect(&login, transport) {
+        Ok(bot) => bot,
+        Err(error) => {
+            eprintln!("galaxy-bot: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if !bot.wait_until(Duration::from_secs(10), |b| b.welcome.is_some()) {
+        eprintln!("galaxy-bot: no welcome within 10 s");
+        return ExitCode::from(1);
+    }
+    let started = Instant::now();
+    let first_speed = speed(&bot);
+    while started.elapsed().as_secs_f64() < args.seconds && !bot.is_disconnected() {
+        bot.input(args.throttle, WireControls::Hold(HoldMode::Prograde));
+        bot.wait_until(Duration::from_millis(50), |_| false);
+    }
+    let report = serde_json::json!({
+        "player": login.player,
+        "transport": if args.websocket { "websocket" } else { "udp" },
+        "connected": bot.is_connected(),
+        "states": bot.states_received,
+        "other_ships_seen": bot.ships_seen.len(),
+        "speed_start_m_s": first_speed,
+        "speed_end_m_s": speed(&bot),
+        "fuel_kg": fuel(&bot),
+        "events": bot.events.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>(),
+    });
+    println!("{report}");
+    ExitCode::SUCCESS
+}
+
+fn fuel(bot: &Bot) -> Option<f64> {
+    let capacity = bot.welcome.as_ref()?.ship_info.fuel_capacity;
+    bot.state
+        .as_ref()
+        .map(|s| unpack_fuel(s.own.fuel, capacity))
+}
+
+fn speed(bot: &Bot) -> Option<f32> {
+    bot.state
+        .as_ref()
+        .map(|s| s.own.velocity.iter().map(|v| v * v).sum::<f32>().sqrt())
+}

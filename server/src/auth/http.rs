@@ -1,0 +1,533 @@
+//! The HTTP API (axum on the tokio runtime): register, login, health, readiness,
+//! metrics and the admin command endpoint.
+//!
+//! Every handler answers in JSON (`{error}` on failure) and never panics on input:
+//! bodies are parsed by hand so bad JSON is a 400 with a message; a database error
+//! is a 503 and is counted, never a 500.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bevy::log::{info, warn};
+use galaxy_shared::admin::MAX_ADMIN_LINE;
+use galaxy_shared::protocol::{PROTOCOL_ID, Role, TokenUserData};
+use renetcode2::ConnectToken;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+
+use super::jwt::JwtKeys;
+use super::password;
+use super::rules::{MAX_PASSWORD, validate_password, validate_username};
+use super::throttle::{Throttle, retry_after_secs};
+use crate::bridge::{Actor, AdminRequest, Bridge};
+use crate::config::{Config, NetConfig};
+use crate::db::{CreateError, Db, DbError, Player};
+use crate::secrets::Secrets;
+
+/// How long the admin endpoint waits for the simulation to answer.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connect-token socket id of the UDP transport.
+pub const SOCKET_UDP: u8 = 0;
+/// Connect-token socket id of the WebSocket transport.
+pub const SOCKET_WS: u8 = 1;
+
+/// `POST /api/auth/register` and `/api/auth/login` body.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Credentials {
+    /// Account name.
+    pub username: String,
+    /// Password in clear (over TLS in production).
+    pub password: String,
+}
+
+/// `201` answer to a registration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Registered {
+    /// New player id.
+    pub player: u64,
+    /// Name as registered.
+    pub username: String,
+}
+
+/// `200` answer to a login.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoginReply {
+    /// Session JWT for the HTTP API.
+    pub token: String,
+    /// When the JWT expires (unix s).
+    pub expires_at: u64,
+    /// Player id.
+    pub player: u64,
+    /// `player` or `admin`.
+    pub role: String,
+    /// Base64 netcode connect token for the UDP transport.
+    pub connect_token: String,
+    /// Base64 netcode connect token for the WebSocket transport.
+    pub connect_token_ws: String,
+    /// Where native clients send UDP.
+    pub udp_addr: String,
+    /// Where browser clients connect.
+    pub ws_url: String,
+}
+
+/// `POST /api/admin/command` body.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminLine {
+    /// One admin command line.
+    pub line: String,
+}
+
+/// `200` answer of the admin endpoint.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdminAnswer {
+    /// Whether the command ran.
+    pub ok: bool,
+    /// What it printed, or why it was refused.
+    pub output: String,
+}
+
+/// What the handlers share.
+struct Api {
+    db: Db,
+    bridge: Bridge,
+    jwt: JwtKeys,
+    throttle: Throttle,
+    netcode_key: [u8; 32],
+    net: NetConfig,
+    udp_public: SocketAddr,
+    ws_public: SocketAddr,
+    ws_url: String,
+}
+
+type ApiState = State<Arc<Api>>;
+
+/// Binds `config.net.http_addr`, serves the API on the current tokio runtime and
+/// returns the bound address (port 0 picks a free one).
+pub async fn start_http(
+    config: &Config,
+    secrets: &Secrets,
+    db: Db,
+    bridge: Bridge,
+) -> Result<SocketAddr, std::io::Error> {
+    let host = config.net.public_host.trim();
+    let udp_public = resolve(host, config.net.udp_addr.port()).await?;
+    let ws_public = resolve(host, config.net.ws_addr.port()).await?;
+    let api = Arc::new(Api {
+        db,
+        bridge,
+        jwt: JwtKeys::new(&secrets.jwt, &config.auth),
+        throttle: Throttle::new(&config.auth),
+        netcode_key: secrets.netcode,
+        net: config.net.clone(),
+        udp_public,
+        ws_public,
+        ws_url: format!("ws://{}", host_port(host, config.net.ws_addr.port())),
+    });
+    password::warm_up().await;
+    let listener = tokio::net::TcpListener::bind(config.net.http_addr).await?;
+    let bound = listener.local_addr()?;
+    let app = router(api);
+    tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(error) = axum::serve(listener, service).await {
+            warn!(%error, "HTTP server stopped");
+        }
+    });
+    Ok(bound)
+}
+
+fn router(api: Arc<Api>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/api/auth/register", post(register))
+        .route("/api/auth/login", post(login))
+        .route("/api/admin/command", post(admin_command))
+        .layer(middleware::from_fn_with_state(api.clone(), count_requests))
+        .with_state(api)
+}
+
+/// `host:port`, bracketing IPv6 literals.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The address clients should use for `host` (an IP or a name; IPv4 preferred).
+pub async fn resolve(host: &str, port: u16) -> Result<SocketAddr, std::io::Error> {
+    if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot resolve net.public_host `{host}`: {e}"),
+            )
+        })?
+        .collect();
+    found
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(found.first())
+        .copied()
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("net.public_host `{host}` has no address"),
+            )
+        })
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "error": message }))).into_response()
+}
+
+/// A JSON body, or a 400 answer saying what is wrong with it.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
+}
+
+impl Api {
+    /// A database failure: counted, reported to `/ready`, answered with 503.
+    fn db_down(&self, what: &str, failure: &DbError) -> Response {
+        self.bridge
+            .metrics
+            .db_errors
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.bridge.health.set_database_up(false);
+        warn!(error = %failure, "{what}: database unavailable");
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unavailable, try again later",
+        )
+    }
+
+    fn count(&self, counter: impl Fn(&crate::bridge::Metrics) -> &std::sync::atomic::AtomicU64) {
+        counter(&self.bridge.metrics).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A connect token for one transport, base64.
+    fn connect_token(
+        &self,
+        player: &Player,
+        socket_id: u8,
+        address: SocketAddr,
+    ) -> Result<String, String> {
+        let user_data = TokenUserData {
+            player: player.id,
+            name: player.username.clone(),
+            role: player.role,
+        }
+        .to_bytes()
+        .map_err(|e| e.to_string())?;
+        let token = ConnectToken::generate(
+            unix_now(),
+            PROTOCOL_ID,
+            self.net.token_expire_s,
+            player.id,
+            self.net.client_timeout_s,
+            socket_id,
+            vec![address],
+            Some(&user_data),
+            &self.netcode_key,
+        )
+        .map_err(|e| format!("{e:?}"))?;
+        let mut bytes = Vec::new();
+        token.write(&mut bytes).map_err(|e| e.to_string())?;
+        Ok(STANDARD.encode(bytes))
+    }
+}
+
+async fn count_requests(State(api): ApiState, request: Request, next: Next) -> Response {
+    api.count(|m| &m.http_requests);
+    next.run(request).await
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn ready(State(api): ApiState) -> Response {
+    let database = api.bridge.health.database_up();
+    let simulation = api.bridge.health.simulation_up();
+    let word = |up: bool| if up { "up" } else { "down" };
+    let status = if database && simulation {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({ "database": word(database), "simulation": word(simulation) });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics(State(api): ApiState) -> Response {
+    let text = api.bridge.metrics.render(&api.bridge.health);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn register(State(api): ApiState, body: Bytes) -> Response {
+    let credentials: Credentials = match parse(&body) {
+        Ok(c) => c,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
+    };
+    if let Err(reason) = validate_username(&credentials.username)
+        .and_then(|()| validate_password(&credentials.password))
+    {
+        return error(StatusCode::BAD_REQUEST, &reason);
+    }
+    let hash = match password::hash(credentials.password).await {
+        Ok(hash) => hash,
+        Err(failure) => {
+            warn!(error = %failure, "register: hashing failed");
+            return error(StatusCode::SERVICE_UNAVAILABLE, "try again later");
+        }
+    };
+    match api
+        .db
+        .create_player(&credentials.username, &hash, Role::Player)
+        .await
+    {
+        Ok(player) => {
+            api.count(|m| &m.registrations);
+            info!(player = player.id, name = %player.username, "player registered");
+            let body = Registered {
+                player: player.id,
+                username: player.username,
+            };
+            (StatusCode::CREATED, axum::Json(body)).into_response()
+        }
+        Err(CreateError::Taken) => error(StatusCode::CONFLICT, "username is taken"),
+        Err(CreateError::Db(failure)) => api.db_down("register", &failure),
+    }
+}
+
+async fn login(
+    State(api): ApiState,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let credentials: Credentials = match parse(&body) {
+        Ok(c) => c,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
+    };
+    let Credentials { username, password } = credentials;
+    let address = peer.ip();
+    if let Err(wait) = api.throttle.check(address, &username, Instant::now()) {
+        api.count(|m| &m.login_throttled);
+        let mut response = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed logins, try later",
+        );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(retry_after_secs(wait)),
+        );
+        return response;
+    }
+    // Names that cannot be accounts skip the lookup but still pay for a hash, and
+    // overlong passwords are refused before hashing them.
+    let plausible_name = validate_username(&username).is_ok();
+    let player = if plausible_name {
+        match api.db.find_player_by_name(&username).await {
+            Ok(player) => player,
+            Err(failure) => return api.db_down("login", &failure),
+        }
+    } else {
+        None
+    };
+    let verified = if password.chars().take(MAX_PASSWORD + 1).count() > MAX_PASSWORD {
+        false
+    } else {
+        password::verify(password, player.as_ref().map(|p| p.password_hash.clone())).await
+    };
+    let Some(player) = player.filter(|_| verified) else {
+        api.count(|m| &m.login_failures);
+        api.throttle.record_failure(
+            address,
+            plausible_name.then_some(username.as_str()),
+            Instant::now(),
+        );
+        return error(StatusCode::UNAUTHORIZED, "invalid username or password");
+    };
+    api.throttle.record_success(&username);
+    if player.banned {
+        return error(StatusCode::FORBIDDEN, "this account is banned");
+    }
+    match issue_login(&api, &player) {
+        Ok(reply) => {
+            api.count(|m| &m.logins);
+            info!(player = player.id, name = %player.username, %address, "player logged in");
+            (StatusCode::OK, axum::Json(reply)).into_response()
+        }
+        Err(reason) => {
+            warn!(%reason, "login: cannot issue tokens");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "cannot issue tokens")
+        }
+    }
+}
+
+fn issue_login(api: &Api, player: &Player) -> Result<LoginReply, String> {
+    let (token, expires_at) = api
+        .jwt
+        .issue(
+            player.id,
+            &player.username,
+            player.role,
+            unix_now().as_secs(),
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(LoginReply {
+        token,
+        expires_at,
+        player: player.id,
+        role: player.role.as_str().to_owned(),
+        connect_token: api.connect_token(player, SOCKET_UDP, api.udp_public)?,
+        connect_token_ws: api.connect_token(player, SOCKET_WS, api.ws_public)?,
+        udp_addr: api.udp_public.to_string(),
+        ws_url: api.ws_url.clone(),
+    })
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+fn unauthorized() -> Response {
+    let mut response = error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+async fn admin_command(State(api): ApiState, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(session) = bearer(&headers).and_then(|token| api.jwt.verify(token).ok()) else {
+        return unauthorized();
+    };
+    // The role in the token may be stale: a demoted or banned admin loses access now.
+    let player = match api.db.find_player(session.player).await {
+        Ok(Some(player)) => player,
+        Ok(None) => return error(StatusCode::FORBIDDEN, "no such player"),
+        Err(failure) => return api.db_down("admin command", &failure),
+    };
+    if player.role != Role::Admin || player.banned {
+        warn!(player = player.id, name = %player.username, "admin command refused: not an admin");
+        return error(StatusCode::FORBIDDEN, "admin role required");
+    }
+    let AdminLine { line } = match parse(&body) {
+        Ok(line) => line,
+        Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
+    };
+    if line.len() > MAX_ADMIN_LINE {
+        return error(StatusCode::BAD_REQUEST, "admin line too long");
+    }
+    let (reply, answer) = oneshot::channel();
+    let request = AdminRequest {
+        actor: Actor {
+            player: player.id,
+            name: player.username.clone(),
+            role: player.role,
+        },
+        line,
+        reply,
+    };
+    if let Err(refused) = api.bridge.admin.try_send(request) {
+        let reason = match refused {
+            mpsc::error::TrySendError::Full(_) => "admin queue is full, try again",
+            mpsc::error::TrySendError::Closed(_) => {
+                "the simulation is not accepting admin commands"
+            }
+        };
+        return error(StatusCode::SERVICE_UNAVAILABLE, reason);
+    }
+    match tokio::time::timeout(ADMIN_TIMEOUT, answer).await {
+        Ok(Ok(reply)) => {
+            let body = AdminAnswer {
+                ok: reply.ok,
+                output: reply.output,
+            };
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        Ok(Err(_)) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the simulation dropped the command",
+        ),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the simulation did not answer in time",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_from_the_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer(&headers), None);
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc.def"),
+        );
+        assert_eq!(bearer(&headers), Some("abc.def"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer  xyz"),
+        );
+        assert_eq!(bearer(&headers), Some("xyz"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic dXNlcg=="),
+        );
+        assert_eq!(bearer(&headers), None);
+    }
+
+    #[test]
+    fn ipv6_hosts_are_bracketed() {
+        assert_eq!(host_port("::1", 5001), "[::1]:5001");
+        assert_eq!(host_port("game.example", 5001), "game.example:5001");
+    }
+
+    #[tokio::test]
+    async fn public_hosts_resolve_to_addresses() {
+        assert_eq!(
+            resolve("127.0.0.1", 5000).await.expect("ip"),
+            "127.0.0.1:5000".parse::<SocketAddr>().expect("addr")
+        );
+        assert_eq!(resolve("[::1]", 7).await.expect("ipv6").port(), 7);
+        let local = resolve("localhost", 5001)
+            .await
+            .expect("localhost resolves");
+        assert!(local.ip().is_loopback() && local.port() == 5001, "{local}");
+    }
+}

@@ -1,0 +1,207 @@
+//! State sync: what each client is told, and how often.
+//!
+//! Every send (default 20 Hz) carries the client's own ship in full. The rest of
+//! its byte budget goes to other ships and bodies by *priority accumulation*: each
+//! candidate gains priority every send in proportion to its importance (near ships
+//! much faster than far ones, the dominant body faster than the others), the
+//! highest-priority candidates that fit are sent and their priority resets. Nothing
+//! is starved and the budget is never exceeded. Positions and velocities of ships
+//! are f32 relative to their dominant body, which the client extrapolates as a
+//! Kepler orbit between updates.
+
+use bevy::prelude::*;
+use bevy_renet2::prelude::RenetServer;
+use galaxy_shared::components::{
+    AngularVelocity, Attitude, Body, Controls, FlightState, Fuel, Position, Ship, Throttle,
+    Velocity,
+};
+use galaxy_shared::protocol::{
+    BodyState, CHANNEL_UNRELIABLE, MAX_SERVER_MESSAGE, OtherShip, OwnShip, ServerMessage, State,
+    WireControls, WireFlight, encode, pack_fuel, pack_quat, pack_rates,
+};
+use glam::DVec3;
+
+use super::session::{Sessions, send};
+use crate::config::{Config, ShipSpec};
+use crate::ephemeris::Bodies;
+use crate::ships::flight::DominantBody;
+use crate::tick::SimClock;
+
+/// Bytes netcode and renet add to every state message (header, MAC, channel).
+pub const TRANSPORT_OVERHEAD: f64 = 36.0;
+/// Most sends' worth of unspent byte credit a client may bank.
+const MAX_CREDIT_SENDS: f64 = 4.0;
+/// Distance at which a ship's priority has fallen to half of a touching ship's (m).
+const NEAR_DISTANCE: f64 = 10_000.0;
+/// Priority gained per second by a ship at any distance, and extra when near.
+const FAR_SHIP_WEIGHT: f32 = 1.0;
+const NEAR_SHIP_WEIGHT: f32 = 20.0;
+/// Priority gained per second by the dominant body and by every other body.
+const DOMINANT_BODY_WEIGHT: f32 = 2.0;
+const BODY_WEIGHT: f32 = 0.1;
+
+type OwnShipQuery = (
+    &'static Position,
+    &'static Velocity,
+    &'static Attitude,
+    &'static AngularVelocity,
+    &'static Fuel,
+    &'static Throttle,
+    &'static Controls,
+    &'static FlightState,
+    &'static DominantBody,
+);
+
+/// Something that may ride along in a state message.
+enum Candidate {
+    Ship(OtherShip),
+    Body(BodyState),
+}
+
+pub(super) fn send_states(
+    time: Res<Time<Real>>,
+    mut timer: Local<Option<Timer>>,
+    config: Res<Config>,
+    spec: Res<ShipSpec>,
+    clock: Res<SimClock>,
+    bodies: Res<Bodies>,
+    body_entities: Query<(Entity, &Body)>,
+    mut sessions: ResMut<Sessions>,
+    mut server: ResMut<RenetServer>,
+    own_ships: Query<OwnShipQuery, With<Ship>>,
+    others: Query<(Entity, &Position, &Velocity, &FlightState, &DominantBody), With<Ship>>,
+) {
+    let period = 1.0 / config.net.state_rate_hz;
+    let timer =
+        timer.get_or_insert_with(|| Timer::from_seconds(period as f32, TimerMode::Repeating));
+    timer.tick(time.delta());
+    if !timer.just_finished() {
+        return;
+    }
+    let refill = config.net.client_budget_bytes_per_s * period;
+    let radius2 = config.net.interest_radius_m * config.net.interest_radius_m;
+    let body_position = |i: usize| bodies.state.positions[i];
+    for (&client, session) in &mut sessions.0 {
+        let Ok(own) = own_ships.get(session.ship) else {
+            continue;
+        };
+        let (position, velocity, attitude, rate, fuel, throttle, controls, flight, dominant) = own;
+        let d = dominant.0;
+        let mut state = State {
+            tick: clock.tick,
+            game_time: clock.game_time,
+            paused: clock.paused,
+            scale: clock.time_scale as f32,
+            own: OwnShip {
+                dominant: d as u8,
+                position: relative(position.0 - body_position(d)),
+                velocity: relative(velocity.0 - bodies.state.velocities[d]),
+                attitude: pack_quat(attitude.0),
+                angular_velocity: pack_rates(rate.0),
+                fuel: pack_fuel(fuel.0, spec.fuel_capacity),
+                throttle: (throttle.0 * 255.0).round() as u8,
+                flight: wire_flight(flight),
+                controls: match *controls {
+                    Controls::Rates(r) => WireControls::Rates(r.as_vec3().to_array()),
+                    Controls::Hold(mode) => WireControls::Hold(mode),
+                },
+                last_input: session.last_input,
+            },
+            ships: Vec::new(),
+            bodies: Vec::new(),
+        };
+        // A token bucket: every send earns `refill` bytes; the own ship and the
+        // framing are always paid; what is left buys other ships and bodies, and
+        // unspent credit carries over (up to a few sends' worth).
+        session.credit = (session.credit + refill).min(refill * MAX_CREDIT_SENDS);
+        session.credit -= TRANSPORT_OVERHEAD + encoded_len(&state) as f64;
+        let mut candidates: Vec<(f32, Entity, Candidate)> = Vec::new();
+        let mut previous = std::mem::take(&mut session.priorities);
+        let mut accumulate = |entity: Entity, weight: f32| {
+            let priority = previous.remove(&entity).unwrap_or_default() + weight * period as f32;
+            session.priorities.insert(entity, priority);
+            priority
+        };
+        for (entity, other_position, other_velocity, other_flight, other_dominant) in &others {
+            let distance2 = other_position.0.distance_squared(position.0);
+            if entity == session.ship || distance2 > radius2 {
+                continue;
+            }
+            let near = (NEAR_DISTANCE / (distance2.sqrt() + NEAR_DISTANCE)) as f32;
+            let priority = accumulate(entity, FAR_SHIP_WEIGHT + NEAR_SHIP_WEIGHT * near);
+            let od = other_dominant.0;
+            candidates.push((
+                priority,
+                entity,
+                Candidate::Ship(OtherShip {
+                    id: entity.index_u32(),
+                    dominant: od as u8,
+                    position: relative(other_position.0 - body_position(od)),
+                    velocity: relative(other_velocity.0 - bodies.state.velocities[od]),
+                    flight: wire_flight(other_flight),
+                }),
+            ));
+        }
+        for (entity, body) in &body_entities {
+            let weight = if body.index == d {
+                DOMINANT_BODY_WEIGHT
+            } else {
+                BODY_WEIGHT
+            };
+            candidates.push((
+                accumulate(entity, weight),
+                entity,
+                Candidate::Body(BodyState {
+                    id: body.index as u8,
+                    position: bodies.state.positions[body.index].to_array(),
+                    velocity: bodies.state.velocities[body.index].to_array(),
+                }),
+            ));
+        }
+        candidates.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+        for (_, entity, candidate) in candidates {
+            let size = match &candidate {
+                // id (varint), dominant, 6 × f32, flight.
+                Candidate::Ship(ship) => varint_len(ship.id) + 26,
+                // id, 6 × f64.
+                Candidate::Body(_) => 49,
+            };
+            if size as f64 > session.credit {
+                continue;
+            }
+            session.credit -= size as f64;
+            session.priorities.insert(entity, 0.0);
+            match candidate {
+                Candidate::Ship(ship) => state.ships.push(ship),
+                Candidate::Body(body) => state.bodies.push(body),
+            }
+        }
+        send(
+            &mut server,
+            client,
+            CHANNEL_UNRELIABLE,
+            &ServerMessage::State(Box::new(state)),
+        );
+    }
+}
+
+fn relative(v: DVec3) -> [f32; 3] {
+    v.as_vec3().to_array()
+}
+
+fn wire_flight(flight: &FlightState) -> WireFlight {
+    match flight {
+        FlightState::Flying => WireFlight::Flying,
+        FlightState::Landed { .. } => WireFlight::Landed,
+        FlightState::Destroyed { .. } => WireFlight::Destroyed,
+    }
+}
+
+/// Bytes postcard uses for `value` as a varint.
+fn varint_len(value: u32) -> usize {
+    (32 - value.leading_zeros() as usize).div_ceil(7).max(1)
+}
+
+fn encoded_len<T: serde::Serialize>(value: &T) -> usize {
+    encode(value, MAX_SERVER_MESSAGE).map_or(usize::MAX / 2, |bytes| bytes.len())
+}

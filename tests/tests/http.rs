@@ -1,0 +1,377 @@
+//! The HTTP API of the real `galaxy-server` binary: accounts, login, tokens,
+//! throttling, health and the admin endpoint, on SQLite and on PostgreSQL.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use galaxy_shared::protocol::PROTOCOL_ID;
+use galaxy_tests::server::{PgDatabase, ServerProcess, ServerSetup};
+use renetcode2::ConnectToken;
+use serde_json::{Value, json};
+
+const ADMIN_PASSWORD: &str = "root-password-1";
+
+/// Decodes a base64 connect token from a login reply.
+fn connect_token(reply: &Value, field: &str) -> ConnectToken {
+    let encoded = reply[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("login reply has {field}: {reply}"));
+    let bytes = STANDARD
+        .decode(encoded)
+        .unwrap_or_else(|e| panic!("{field} is base64: {e}"));
+    ConnectToken::read(&mut bytes.as_slice()).unwrap_or_else(|e| panic!("{field} parses: {e:?}"))
+}
+
+/// A JWT with its payload replaced, keeping header and signature.
+fn tampered(token: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a JWT has three parts: {token}");
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("base64url payload"))
+            .expect("JSON payload");
+    edit(&mut claims);
+    format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        parts[2]
+    )
+}
+
+/// The same claims under `alg: none` with no signature.
+fn unsigned(token: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let with_claims = tampered(token, edit);
+    let payload = with_claims.split('.').nth(1).expect("payload");
+    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT"}).to_string());
+    format!("{header}.{payload}.")
+}
+
+fn admin_server(database_url: Option<&str>) -> ServerProcess {
+    let setup = ServerSetup::new(database_url);
+    let created = setup.create_user("root", ADMIN_PASSWORD, true);
+    assert!(
+        created.status.success(),
+        "admin create-user failed: {}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let id: u64 = String::from_utf8_lossy(&created.stdout)
+        .trim()
+        .parse()
+        .expect("create-user prints the new player id");
+    assert!(id > 0);
+    setup.start(&[])
+}
+
+/// Registration and login rules, shared by the SQLite and PostgreSQL runs.
+fn check_accounts(server: &ServerProcess) {
+    assert_eq!(server.register("alice", "correct horse"), 201);
+    let created = server.post(
+        "/api/auth/register",
+        &json!({"username": "bob_2", "password": "battery staple"}).to_string(),
+        None,
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["username"], "bob_2");
+    assert!(
+        created.json()["player"].as_u64().is_some_and(|id| id > 0),
+        "{}",
+        created.body
+    );
+
+    assert_eq!(
+        server.register("alice", "another password"),
+        409,
+        "duplicate"
+    );
+    assert_eq!(
+        server.register("ALICE", "another password"),
+        409,
+        "names ignore case"
+    );
+    for (name, password, why) in [
+        ("al", "long enough", "short name"),
+        (&"x".repeat(33) as &str, "long enough", "long name"),
+        ("bad name", "long enough", "space in name"),
+        ("bad.name", "long enough", "dot in name"),
+        ("carol", "short", "short password"),
+        ("carol", &"p".repeat(129) as &str, "long password"),
+    ] {
+        let reply = server.post(
+            "/api/auth/register",
+            &json!({"username": name, "password": password}).to_string(),
+            None,
+        );
+        assert_eq!(reply.status, 400, "{why}: {}", reply.body);
+        assert!(
+            reply.json()["error"].is_string(),
+            "{why}: error body {}",
+            reply.body
+        );
+    }
+    for body in [
+        "{not json",
+        "",
+        "[]",
+        r#"{"username": "dave"}"#,
+        r#"{"username": 5, "password": "x"}"#,
+    ] {
+        for path in ["/api/auth/register", "/api/auth/login"] {
+            let reply = server.post(path, body, None);
+            assert_eq!(reply.status, 400, "{path} with {body:?}: {}", reply.body);
+            assert!(
+                reply.json()["error"].is_string(),
+                "{path} with {body:?}: {}",
+                reply.body
+            );
+        }
+    }
+
+    let (status, login, _) = server.login("Alice", "correct horse");
+    assert_eq!(status, 200, "{login}");
+    let player = login["player"].as_u64().expect("player id");
+    assert_eq!(login["role"], "player");
+    assert!(
+        login["token"]
+            .as_str()
+            .is_some_and(|t| t.split('.').count() == 3),
+        "{login}"
+    );
+    assert!(login["expires_at"].as_u64().is_some());
+    assert_eq!(login["udp_addr"], server.udp_addr.to_string());
+    assert_eq!(
+        login["ws_url"],
+        format!("ws://127.0.0.1:{}", server.ws_addr.port())
+    );
+    for (field, socket_id, address) in [
+        ("connect_token", 0, server.udp_addr),
+        ("connect_token_ws", 1, server.ws_addr),
+    ] {
+        let token = connect_token(&login, field);
+        assert_eq!(token.client_id, player, "{field} carries the player id");
+        assert_eq!(token.protocol_id, PROTOCOL_ID);
+        assert_eq!(token.socket_id, socket_id, "{field} socket");
+        assert_eq!(token.server_addresses[0], Some(address), "{field} address");
+        assert!(token.expire_timestamp > token.create_timestamp);
+    }
+
+    let (wrong_status, wrong, _) = server.login("alice", "wrong horse");
+    let (unknown_status, unknown, _) = server.login("nobody", "wrong horse");
+    assert_eq!((wrong_status, unknown_status), (401, 401));
+    assert_eq!(
+        wrong, unknown,
+        "unknown user and wrong password look the same"
+    );
+}
+
+/// The admin endpoint's refusals (which need no admin executor).
+fn check_admin_refusals(server: &ServerProcess) {
+    let line = json!({"line": "help"}).to_string();
+    let (_, player, _) = server.login("alice", "correct horse");
+    let player_token = player["token"].as_str().expect("token").to_owned();
+
+    let no_token = server.post("/api/admin/command", &line, None);
+    assert_eq!(no_token.status, 401, "{}", no_token.body);
+    assert_eq!(
+        server
+            .post("/api/admin/command", &line, Some("garbage"))
+            .status,
+        401
+    );
+    let forged = tampered(&player_token, |c| c["role"] = json!("admin"));
+    assert_eq!(
+        server
+            .post("/api/admin/command", &line, Some(&forged))
+            .status,
+        401,
+        "tampered claims"
+    );
+    let none = unsigned(&player_token, |c| c["role"] = json!("admin"));
+    assert_eq!(
+        server.post("/api/admin/command", &line, Some(&none)).status,
+        401,
+        "alg none"
+    );
+    let reply = server.post("/api/admin/command", &line, Some(&player_token));
+    assert_eq!(
+        reply.status, 403,
+        "a player is not an admin: {}",
+        reply.body
+    );
+    let mut bad_signature = player_token.clone();
+    bad_signature.push('x');
+    assert_eq!(
+        server
+            .post("/api/admin/command", &line, Some(&bad_signature))
+            .status,
+        401,
+        "bad signature"
+    );
+}
+
+#[test]
+fn accounts_login_and_admin_refusals_on_sqlite() {
+    let server = admin_server(None);
+    check_accounts(&server);
+    check_admin_refusals(&server);
+
+    assert_eq!(server.get("/health").status, 200);
+    let ready = server.wait_for("/ready", 200, Duration::from_secs(10));
+    assert_eq!(ready.status, 200, "ready: {}", ready.body);
+    let metrics = server.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/plain"))
+    );
+    let logins = metrics
+        .body
+        .lines()
+        .find_map(|l| l.strip_prefix("galaxy_logins_total "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert_eq!(
+        logins,
+        Some(2),
+        "galaxy_logins_total counts logins:\n{}",
+        metrics.body
+    );
+    assert!(
+        metrics.body.contains("galaxy_login_failures_total 2"),
+        "{}",
+        metrics.body
+    );
+    assert!(
+        metrics.body.contains("galaxy_registrations_total 2"),
+        "{}",
+        metrics.body
+    );
+}
+
+#[test]
+fn an_admin_runs_help_over_http() {
+    let server = admin_server(None);
+    let (status, root, _) = server.login("root", ADMIN_PASSWORD);
+    assert_eq!(status, 200, "{root}");
+    assert_eq!(root["role"], "admin");
+    let token = root["token"].as_str().expect("token");
+    let reply = server.post(
+        "/api/admin/command",
+        &json!({"line": "help"}).to_string(),
+        Some(token),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["ok"], true, "{}", reply.body);
+    assert!(
+        reply.json()["output"]
+            .as_str()
+            .is_some_and(|o| o.contains("teleport")),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn failed_logins_are_throttled_per_username_and_per_address() {
+    let server = ServerProcess::start(
+        None,
+        &[
+            ("GALAXY_AUTH__MAX_FAILURES_PER_USERNAME", "3"),
+            ("GALAXY_AUTH__MAX_FAILURES_PER_ADDRESS", "6"),
+            ("GALAXY_AUTH__THROTTLE_WINDOW_S", "120"),
+        ],
+    );
+    assert_eq!(server.register("victim", "the right one"), 201);
+    assert_eq!(server.register("other", "the right one"), 201);
+    for attempt in 0..3 {
+        assert_eq!(
+            server.login("victim", "wrong guess").0,
+            401,
+            "attempt {attempt}"
+        );
+    }
+    let (status, body, headers) = server.login("victim", "the right one");
+    assert_eq!(status, 429, "locked even with the right password: {body}");
+    let retry: u64 = headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("429 carries Retry-After seconds");
+    assert!((1..=120).contains(&retry), "Retry-After {retry}");
+    // Another name from the same address still works until the address limit.
+    assert_eq!(server.login("other", "the right one").0, 200);
+    for attempt in 0..3 {
+        assert_eq!(
+            server.login(&format!("ghost{attempt}"), "wrong guess").0,
+            401,
+            "ghost {attempt}"
+        );
+    }
+    let (status, _, headers) = server.login("other", "the right one");
+    assert_eq!(status, 429, "the address is locked after 6 failures");
+    assert!(headers.get("retry-after").is_some());
+    let metrics = server.get("/metrics").body;
+    assert!(
+        metrics.contains("galaxy_login_throttled_total 2"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn the_admin_cli_refuses_bad_input() {
+    let setup = ServerSetup::new(None);
+    let ok = setup.create_user("first", "password-1", false);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    for (name, password, expected) in [
+        ("first", "password-2", "taken"),
+        ("FIRST", "password-2", "taken"),
+        ("x", "password-2", "invalid username"),
+        ("second", "short", "invalid password"),
+    ] {
+        let output = setup.create_user(name, password, true);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}/{password}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{name}/{password}: `{stderr}` lacks `{expected}`"
+        );
+        assert!(output.stdout.is_empty(), "no id printed on failure");
+    }
+}
+
+#[test]
+fn accounts_on_postgres_and_the_database_going_away() {
+    let database = PgDatabase::create();
+    let server = admin_server(Some(&database.url));
+    check_accounts(&server);
+    check_admin_refusals(&server);
+    assert_eq!(
+        server
+            .wait_for("/ready", 200, Duration::from_secs(10))
+            .status,
+        200
+    );
+
+    database
+        .drop_now()
+        .expect("drop the database under the server");
+    let ready = server.wait_for("/ready", 503, Duration::from_secs(10));
+    assert_eq!(
+        ready.status, 503,
+        "ready reports the database: {}",
+        ready.body
+    );
+    assert_eq!(ready.json()["database"], "down", "{}", ready.body);
+    assert_eq!(ready.json()["simulation"], "up", "{}", ready.body);
+    let (status, body, _) = server.login("alice", "correct horse");
+    assert_eq!(status, 503, "login without a database: {body}");
+    assert_eq!(server.register("newcomer", "long enough"), 503);
+    assert_eq!(server.get("/health").status, 200, "still alive");
+    let metrics = server.get("/metrics").body;
+    assert!(metrics.contains("galaxy_database_up 0"), "{metrics}");
+    assert!(!metrics.contains("galaxy_db_errors_total 0"), "{metrics}");
+}
