@@ -171,6 +171,8 @@ pub enum ClientMessage {
     Input {
         /// Increasing sequence number.
         seq: u32,
+        /// Tick of the newest state received: the baseline for own-ship deltas.
+        ack: u64,
         /// Throttle 0..1.
         throttle: f32,
         /// Rotation commands or hold mode.
@@ -279,23 +281,17 @@ pub enum WireFlight {
     Destroyed,
 }
 
-/// The own ship, every state message. Positions and velocities are relative to the
-/// dominant body (f32 is 0.5 m at low orbit and grows with distance, where the
-/// error is invisible); the body's own barycentric state comes in `bodies`.
+/// The own ship, every state message. Motion is relative to the dominant body,
+/// whose barycentric state comes in `bodies`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OwnShip {
     /// Dominant body id.
     pub dominant: u8,
-    /// Position relative to the dominant body (m).
-    pub position: [f32; 3],
-    /// Velocity relative to the dominant body (m/s).
-    pub velocity: [f32; 3],
-    /// Attitude quaternion (x, y, z, w), each ×32767.
-    pub attitude: [i16; 4],
+    /// Position, velocity, attitude and fuel, delta-compressed against a state the
+    /// client acknowledged (see [`crate::delta`]).
+    pub motion: crate::delta::WireOwnMotion,
     /// Body rates in units of [`ANGULAR_RATE_UNIT`]; `None` when not turning.
     pub angular_velocity: Option<[i16; 3]>,
-    /// Propellant as a fraction of the tank, ×65535.
-    pub fuel: u16,
     /// Throttle ×255.
     pub throttle: u8,
     /// Flight state.
@@ -504,16 +500,19 @@ mod tests {
         let bad = [
             ClientMessage::Input {
                 seq: 1,
+                ack: 0,
                 throttle: f32::NAN,
                 controls: WireControls::Rates([0.0; 3]),
             },
             ClientMessage::Input {
                 seq: 1,
+                ack: 0,
                 throttle: 1.5,
                 controls: WireControls::Rates([0.0; 3]),
             },
             ClientMessage::Input {
                 seq: 1,
+                ack: 0,
                 throttle: 0.0,
                 controls: WireControls::Rates([0.0, 2.0, 0.0]),
             },

@@ -1,10 +1,12 @@
 //! A headless bot client: logs in over HTTP, connects over UDP or WebSocket with
 //! the connect token, flies scripted inputs and records everything it is told.
 
+use std::collections::VecDeque;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
+use galaxy_shared::delta::{self, OwnMotion};
 use galaxy_shared::protocol::{
     CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, Event, MAX_CLIENT_MESSAGE,
     MAX_SERVER_MESSAGE, ServerMessage, State, Welcome, WireControls, connection_config, decode,
@@ -88,6 +90,9 @@ impl Login {
     }
 }
 
+/// Reconstructed own-ship states kept for decoding deltas.
+const HISTORY: usize = 64;
+
 fn since_unix_epoch() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -104,8 +109,16 @@ pub struct Bot {
     pub welcome: Option<Welcome>,
     /// The newest state received.
     pub state: Option<State>,
+    /// The own ship as reconstructed from the newest state.
+    pub own: Option<OwnMotion>,
+    /// Reconstructed own-ship states by tick: the baselines deltas refer to.
+    history: VecDeque<(u64, OwnMotion)>,
+    /// Own-ship updates whose baseline was missing (never expected on loopback).
+    pub missing_baselines: u64,
     /// Count of states received.
     pub states_received: u64,
+    /// Other-ship updates received, summed over all states.
+    pub ship_updates: u64,
     /// Ids of other ships seen in any state.
     pub ships_seen: std::collections::BTreeSet<u32>,
     /// Events received, in order.
@@ -154,6 +167,10 @@ impl Bot {
             input_seq: 0,
             welcome: None,
             state: None,
+            own: None,
+            history: VecDeque::new(),
+            missing_baselines: 0,
+            ship_updates: 0,
             states_received: 0,
             ships_seen: Default::default(),
             events: Vec::new(),
@@ -196,8 +213,26 @@ impl Bot {
             ServerMessage::State(state) => {
                 self.states_received += 1;
                 self.ships_seen.extend(state.ships.iter().map(|s| s.id));
-                if self.state.as_ref().is_none_or(|old| old.tick <= state.tick) {
-                    self.state = Some(*state);
+                self.ship_updates += state.ships.len() as u64;
+                let wire = &state.own.motion;
+                let baseline = wire.baseline.and_then(|tick| {
+                    self.history
+                        .iter()
+                        .find(|(t, _)| *t == tick)
+                        .map(|(_, m)| m)
+                });
+                match delta::decode(wire, baseline, state.game_time, state.own.dominant) {
+                    Some(motion) => {
+                        self.history.push_back((state.tick, motion));
+                        if self.history.len() > HISTORY {
+                            self.history.pop_front();
+                        }
+                        if self.state.as_ref().is_none_or(|old| old.tick <= state.tick) {
+                            self.own = Some(motion);
+                            self.state = Some(*state);
+                        }
+                    }
+                    None => self.missing_baselines += 1,
                 }
             }
             ServerMessage::Event(event) => self.events.push(event),
@@ -241,8 +276,10 @@ impl Bot {
     /// Sends a control input with the next sequence number.
     pub fn input(&mut self, throttle: f32, controls: WireControls) {
         self.input_seq += 1;
+        let ack = self.state.as_ref().map_or(0, |s| s.tick);
         let message = ClientMessage::Input {
             seq: self.input_seq,
+            ack,
             throttle,
             controls,
         };

@@ -25,9 +25,8 @@ fn player(server: &ServerProcess, name: &str, transport: Transport) -> Bot {
     bot
 }
 
-fn speed(bot: &Bot) -> f32 {
-    let v = bot.state.as_ref().expect("has state").own.velocity;
-    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+fn speed(bot: &Bot) -> f64 {
+    bot.own.expect("has state").velocity.length()
 }
 
 #[test]
@@ -58,7 +57,7 @@ fn players_on_udp_and_websocket_fly_and_see_each_other() {
         after > before + 15.0,
         "throttle up must speed the ship: {before} → {after} m/s"
     );
-    let fuel = alice.state.as_ref().expect("state").own.fuel;
+    let fuel = alice.own.expect("state").fuel;
     assert!(
         fuel < u16::MAX,
         "the burn used propellant: {fuel}/65535 of the tank left"

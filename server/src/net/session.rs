@@ -52,6 +52,10 @@ pub struct Session {
     pub priorities: HashMap<Entity, f32>,
     /// State bytes this client may still be sent (token bucket, see `sync`).
     pub credit: f64,
+    /// Newest state tick the client says it received.
+    pub acked: u64,
+    /// Own-ship states sent recently, as the client reconstructs them, by tick.
+    pub sent: std::collections::VecDeque<(u64, galaxy_shared::delta::OwnMotion)>,
     /// When a client being cut off is disconnected (real s): late enough for the
     /// error message telling it why to go out first.
     cut_off_at: Option<f64>,
@@ -172,6 +176,8 @@ pub(super) fn handle_connections(
                         window: (0.0, 0),
                         priorities: HashMap::new(),
                         credit: 0.0,
+                        acked: 0,
+                        sent: std::collections::VecDeque::new(),
                         cut_off_at: None,
                     },
                 );
@@ -301,9 +307,11 @@ fn apply(
     match message {
         ClientMessage::Input {
             seq,
+            ack,
             throttle,
             controls,
         } => {
+            session.acked = session.acked.max(ack);
             if seq <= session.last_input && session.last_input != 0 {
                 return;
             }

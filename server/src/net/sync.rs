@@ -15,6 +15,7 @@ use galaxy_shared::components::{
     AngularVelocity, Attitude, Body, Controls, FlightState, Fuel, Position, Ship, Throttle,
     Velocity,
 };
+use galaxy_shared::delta::{self, OwnMotion};
 use galaxy_shared::protocol::{
     BodyState, CHANNEL_UNRELIABLE, MAX_SERVER_MESSAGE, OtherShip, OwnShip, ServerMessage, State,
     WireControls, WireFlight, encode, pack_fuel, pack_quat, pack_rates,
@@ -29,6 +30,9 @@ use crate::tick::SimClock;
 
 /// Bytes netcode and renet add to every state message (header, MAC, channel).
 pub const TRANSPORT_OVERHEAD: f64 = 36.0;
+/// Own-ship states kept as possible delta baselines: 1.6 s at 20 Hz, longer than
+/// any acknowledgement worth waiting for.
+const SENT_HISTORY: usize = 32;
 /// Most sends' worth of unspent byte credit a client may bank.
 const MAX_CREDIT_SENDS: f64 = 4.0;
 /// Distance at which a ship's priority has fallen to half of a touching ship's (m).
@@ -86,7 +90,33 @@ pub(super) fn send_states(
             continue;
         };
         let (position, velocity, attitude, rate, fuel, throttle, controls, flight, dominant) = own;
+        if session
+            .sent
+            .back()
+            .is_some_and(|(tick, _)| *tick == clock.tick)
+        {
+            // Nothing new since the last send (the state rate outruns the ticks).
+            continue;
+        }
         let d = dominant.0;
+        let current = OwnMotion {
+            game_time: clock.game_time,
+            dominant: d as u8,
+            position: position.0 - body_position(d),
+            velocity: velocity.0 - bodies.state.velocities[d],
+            attitude: pack_quat(attitude.0),
+            fuel: pack_fuel(fuel.0, spec.fuel_capacity),
+        };
+        let baseline = session
+            .sent
+            .iter()
+            .find(|(tick, _)| *tick == session.acked)
+            .map(|(tick, motion)| (*tick, motion));
+        let (motion, reconstructed) = delta::encode(&current, baseline);
+        session.sent.push_back((clock.tick, reconstructed));
+        if session.sent.len() > SENT_HISTORY {
+            session.sent.pop_front();
+        }
         let mut state = State {
             tick: clock.tick,
             game_time: clock.game_time,
@@ -94,11 +124,8 @@ pub(super) fn send_states(
             scale: clock.time_scale as f32,
             own: OwnShip {
                 dominant: d as u8,
-                position: relative(position.0 - body_position(d)),
-                velocity: relative(velocity.0 - bodies.state.velocities[d]),
-                attitude: pack_quat(attitude.0),
+                motion,
                 angular_velocity: pack_rates(rate.0),
-                fuel: pack_fuel(fuel.0, spec.fuel_capacity),
                 throttle: (throttle.0 * 255.0).round() as u8,
                 flight: wire_flight(flight),
                 controls: match *controls {

@@ -81,13 +81,9 @@ fn main() -> ExitCode {
 
 fn fuel(bot: &Bot) -> Option<f64> {
     let capacity = bot.welcome.as_ref()?.ship_info.fuel_capacity;
-    bot.state
-        .as_ref()
-        .map(|s| unpack_fuel(s.own.fuel, capacity))
+    bot.own.map(|own| unpack_fuel(own.fuel, capacity))
 }
 
-fn speed(bot: &Bot) -> Option<f32> {
-    bot.state
-        .as_ref()
-        .map(|s| s.own.velocity.iter().map(|v| v * v).sum::<f32>().sqrt())
+fn speed(bot: &Bot) -> Option<f64> {
+    bot.own.map(|own| own.velocity.length())
 }
