@@ -466,6 +466,7 @@ mod tests {
     fn messages_round_trip() {
         let input = ClientMessage::Input {
             seq: 7,
+            ack: 1234,
             throttle: 0.5,
             controls: WireControls::Hold(HoldMode::Prograde),
         };

@@ -19,36 +19,34 @@ pub use session::Sessions;
 /// [`GuardedTransport`] resource (bound beforehand, so start-up fails early and
 /// clearly on a taken port).
 pub fn plugin(app: &mut App) {
-    {
-        app.add_plugins(RenetServerPlugin)
-            .insert_resource(RenetServer::new(connection_config()))
-            .init_resource::<Sessions>()
-            .add_systems(
-                PreUpdate,
-                (receive_packets
-                    .before(RenetServerPlugin::emit_server_events_system)
-                    .after(RenetServerPlugin::update_system))
-                .in_set(RenetReceive),
+    app.add_plugins(RenetServerPlugin)
+        .insert_resource(RenetServer::new(connection_config()))
+        .init_resource::<Sessions>()
+        .add_systems(
+            PreUpdate,
+            (receive_packets
+                .before(RenetServerPlugin::emit_server_events_system)
+                .after(RenetServerPlugin::update_system))
+            .in_set(RenetReceive),
+        )
+        .add_systems(
+            PreUpdate,
+            (session::handle_connections, session::read_client_messages)
+                .chain()
+                .after(RenetReceive),
+        )
+        .add_systems(
+            PostUpdate,
+            (
+                session::forward_ship_events,
+                session::announce_clock_changes,
+                session::forward_admin_answers,
+                sync::send_states,
+                send_packets.in_set(RenetSend),
             )
-            .add_systems(
-                PreUpdate,
-                (session::handle_connections, session::read_client_messages)
-                    .chain()
-                    .after(RenetReceive),
-            )
-            .add_systems(
-                PostUpdate,
-                (
-                    session::forward_ship_events,
-                    session::announce_clock_changes,
-                    session::forward_admin_answers,
-                    sync::send_states,
-                    send_packets.in_set(RenetSend),
-                )
-                    .chain(),
-            )
-            .add_systems(Last, disconnect_on_exit);
-    }
+                .chain(),
+        )
+        .add_systems(Last, disconnect_on_exit);
 }
 
 fn receive_packets(
