@@ -16,6 +16,7 @@ use galaxy_shared::components::{
     Velocity,
 };
 use galaxy_shared::delta::{self, OwnMotion};
+use galaxy_shared::physics::gravity::dominant_body;
 use galaxy_shared::protocol::{
     BodyState, CHANNEL_UNRELIABLE, MAX_SERVER_MESSAGE, OtherShip, OwnShip, ServerMessage, State,
     WireControls, WireFlight, encode, pack_fuel, pack_quat, pack_rates,
@@ -25,7 +26,6 @@ use glam::DVec3;
 use super::session::{Sessions, send};
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
-use crate::ships::flight::DominantBody;
 use crate::tick::SimClock;
 
 /// Bytes netcode and renet add to every state message (header, MAC, channel).
@@ -53,7 +53,6 @@ type OwnShipQuery = (
     &'static Throttle,
     &'static Controls,
     &'static FlightState,
-    &'static DominantBody,
 );
 
 /// Something that may ride along in a state message.
@@ -73,7 +72,7 @@ pub(super) fn send_states(
     mut sessions: ResMut<Sessions>,
     mut server: ResMut<RenetServer>,
     own_ships: Query<OwnShipQuery, With<Ship>>,
-    others: Query<(Entity, &Position, &Velocity, &FlightState, &DominantBody), With<Ship>>,
+    others: Query<(Entity, &Position, &Velocity, &FlightState), With<Ship>>,
 ) {
     let period = 1.0 / config.net.state_rate_hz;
     let timer =
@@ -85,11 +84,13 @@ pub(super) fn send_states(
     let refill = config.net.client_budget_bytes_per_s * period;
     let radius2 = config.net.interest_radius_m * config.net.interest_radius_m;
     let body_position = |i: usize| bodies.state.positions[i];
+    let dominant_of =
+        |position: DVec3| dominant_body(position, &bodies.state.positions, &bodies.soi);
     for (&client, session) in &mut sessions.0 {
         let Ok(own) = own_ships.get(session.ship) else {
             continue;
         };
-        let (position, velocity, attitude, rate, fuel, throttle, controls, flight, dominant) = own;
+        let (position, velocity, attitude, rate, fuel, throttle, controls, flight) = own;
         if session
             .sent
             .back()
@@ -98,7 +99,9 @@ pub(super) fn send_states(
             // Nothing new since the last send (the state rate outruns the ticks).
             continue;
         }
-        let d = dominant.0;
+        // Computed here rather than read from `DominantBody`, which a ship spawned
+        // since the last tick does not have yet.
+        let d = dominant_of(position.0);
         let current = OwnMotion {
             game_time: clock.game_time,
             dominant: d as u8,
@@ -149,14 +152,14 @@ pub(super) fn send_states(
             session.priorities.insert(entity, priority);
             priority
         };
-        for (entity, other_position, other_velocity, other_flight, other_dominant) in &others {
+        for (entity, other_position, other_velocity, other_flight) in &others {
             let distance2 = other_position.0.distance_squared(position.0);
             if entity == session.ship || distance2 > radius2 {
                 continue;
             }
             let near = (NEAR_DISTANCE / (distance2.sqrt() + NEAR_DISTANCE)) as f32;
             let priority = accumulate(entity, FAR_SHIP_WEIGHT + NEAR_SHIP_WEIGHT * near);
-            let od = other_dominant.0;
+            let od = dominant_of(other_position.0);
             candidates.push((
                 priority,
                 entity,
