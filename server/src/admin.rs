@@ -3,7 +3,8 @@
 //! Lines arrive as [`AdminLine`] messages (from game clients) or through the
 //! bridge's admin queue (from HTTP). Each is checked for the admin role, parsed with
 //! the shared grammar, run, answered and logged with who ran it; database-backed
-//! commands (`promote`, `ban`) finish on the tokio runtime and answer from there.
+//! commands (`promote`, `ban`) finish on the tokio runtime and answer from there;
+//! `snapshot` answers once the writer has written it (or first failed to).
 
 use std::sync::atomic::Ordering;
 
@@ -21,6 +22,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::ephemeris::Bodies;
 use crate::net::Sessions;
+use crate::persistence::{SnapshotOutcome, SnapshotRequests};
 use crate::ships::flight::PositionCarry;
 use crate::ships::spawn::circular_orbit;
 use crate::ships::{Owner, ShipAction, ShipCommand};
@@ -139,6 +141,7 @@ fn run_admin_lines(
     bridge: Option<Res<Bridge>>,
     db: Option<Res<AdminDb>>,
     deferred: Res<Deferred>,
+    mut snapshots: Option<ResMut<SnapshotRequests>>,
 ) {
     for AdminLine {
         actor,
@@ -166,6 +169,17 @@ fn run_admin_lines(
                         line,
                         name,
                         false,
+                    );
+                    continue;
+                }
+                Ok(AdminCommand::Snapshot) => {
+                    request_snapshot(
+                        snapshots.as_deref_mut(),
+                        db.as_deref(),
+                        &deferred,
+                        reply_to,
+                        &actor,
+                        line,
                     );
                     continue;
                 }
@@ -237,7 +251,6 @@ fn execute(command: AdminCommand, world: &mut World) -> AdminReply {
                 .write(ClockCommand::SetTimeScale(scale));
             done(format!("time scale {scale}"))
         }
-        AdminCommand::Snapshot => refuse("snapshots are not available on this server yet"),
         AdminCommand::Players => done(players(world)),
         AdminCommand::Kick(name) => kick(world, &name, "kicked by an admin"),
         AdminCommand::Refuel(name) => service(world, &name, ShipAction::Refuel),
@@ -247,8 +260,8 @@ fn execute(command: AdminCommand, world: &mut World) -> AdminReply {
             body,
             altitude_km,
         } => teleport(world, &player, &body, altitude_km),
-        AdminCommand::Promote(_) | AdminCommand::Ban(_) => {
-            refuse("account changes run on the database")
+        AdminCommand::Promote(_) | AdminCommand::Ban(_) | AdminCommand::Snapshot => {
+            refuse("this command runs on the database")
         }
     }
 }
@@ -406,4 +419,57 @@ fn account_change(
             }
         }
     });
+}
+
+/// `snapshot`: asks the persistence plugin for a snapshot after this tick; the answer
+/// (and the audit entry) comes when the writer has written it or first failed to.
+fn request_snapshot(
+    requests: Option<&mut SnapshotRequests>,
+    db: Option<&AdminDb>,
+    deferred: &Deferred,
+    reply_to: ReplyTo,
+    actor: &Actor,
+    line: String,
+) {
+    let deferred_tx = deferred.tx.clone();
+    let send = move |reply_to: ReplyTo, reply: AdminReply| match reply_to {
+        ReplyTo::Client(client) => {
+            let _ = deferred_tx.send((client, reply));
+        }
+        ReplyTo::Http(sender) => {
+            let _ = sender.send(reply);
+        }
+    };
+    let Some(requests) = requests else {
+        send(
+            reply_to,
+            refuse("snapshots are not available on this server"),
+        );
+        return;
+    };
+    let who = actor.name.clone();
+    let audit = db.map(|db| (db.db.clone(), db.runtime.clone()));
+    requests.request(Box::new(move |outcome: SnapshotOutcome| {
+        let reply = match outcome {
+            Ok(saved) => done(format!(
+                "snapshot {} written: tick {}, {} ships, {} bytes, {:.0} ms",
+                saved.id,
+                saved.tick,
+                saved.ships,
+                saved.bytes,
+                saved.duration.as_secs_f64() * 1e3
+            )),
+            Err(error) => refuse(&error),
+        };
+        info!(admin = %who, %line, ok = reply.ok, "admin command");
+        if let Some((handle, runtime)) = audit {
+            let (ok, output) = (reply.ok, reply.output.clone());
+            runtime.spawn(async move {
+                if let Err(error) = handle.audit(&who, &line, ok, &output).await {
+                    warn!(%error, "cannot write the admin audit log");
+                }
+            });
+        }
+        send(reply_to, reply);
+    }));
 }

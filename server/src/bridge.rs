@@ -53,12 +53,20 @@ pub struct Metrics {
     pub admin_commands: AtomicU64,
     /// Database operations that failed.
     pub db_errors: AtomicU64,
+    /// World snapshots written.
+    pub snapshots_written: AtomicU64,
+    /// Snapshot write attempts that failed (each is retried).
+    pub snapshots_failed: AtomicU64,
+    /// Encode and write time of the last snapshot written (ms).
+    pub snapshot_last_duration_ms: AtomicU64,
+    /// Size of the last snapshot written (bytes).
+    pub snapshot_last_bytes: AtomicU64,
 }
 
 impl Metrics {
     /// Prometheus text exposition of every counter.
     pub fn render(&self, health: &Health) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 19] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 23] = [
             (
                 "galaxy_ticks_total",
                 "counter",
@@ -167,6 +175,30 @@ impl Metrics {
                 "counter",
                 "Database operations that failed",
                 &self.db_errors,
+            ),
+            (
+                "galaxy_snapshots_written_total",
+                "counter",
+                "World snapshots written",
+                &self.snapshots_written,
+            ),
+            (
+                "galaxy_snapshots_failed_total",
+                "counter",
+                "Snapshot write attempts that failed",
+                &self.snapshots_failed,
+            ),
+            (
+                "galaxy_snapshot_last_duration_milliseconds",
+                "gauge",
+                "Encode and write time of the last snapshot",
+                &self.snapshot_last_duration_ms,
+            ),
+            (
+                "galaxy_snapshot_last_size_bytes",
+                "gauge",
+                "Size of the last snapshot",
+                &self.snapshot_last_bytes,
             ),
         ];
         let mut out = String::new();

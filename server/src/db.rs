@@ -1,8 +1,8 @@
 //! The database: one `sqlx` pool for SQLite (the default) or PostgreSQL, chosen by
 //! the URL, with the schema brought up to date by embedded migrations on connect.
 //!
-//! Accounts and the admin audit log live here; ships and snapshots will join them on
-//! the same pool. Queries are written once in the SQL both dialects share (`$n`
+//! Accounts and the admin audit log live here; world snapshots (with the ships and
+//! their owners) are kept by `persistence` on the same pool. Queries are written once in the SQL both dialects share (`$n`
 //! placeholders, `lower()` for case-insensitive names, `RETURNING`); only the
 //! migrations differ, one directory per dialect.
 
@@ -21,17 +21,31 @@ use sqlx::{AnyPool, Row};
 /// Migrations compiled into the binary: (version, description, SQL).
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-const SQLITE_MIGRATIONS: Embedded = &[(
-    1,
-    "accounts",
-    include_str!("../../migrations/sqlite/0001_accounts.sql"),
-)];
+const SQLITE_MIGRATIONS: Embedded = &[
+    (
+        1,
+        "accounts",
+        include_str!("../../migrations/sqlite/0001_accounts.sql"),
+    ),
+    (
+        2,
+        "snapshots",
+        include_str!("../../migrations/sqlite/0002_snapshots.sql"),
+    ),
+];
 
-const POSTGRES_MIGRATIONS: Embedded = &[(
-    1,
-    "accounts",
-    include_str!("../../migrations/postgres/0001_accounts.sql"),
-)];
+const POSTGRES_MIGRATIONS: Embedded = &[
+    (
+        1,
+        "accounts",
+        include_str!("../../migrations/postgres/0001_accounts.sql"),
+    ),
+    (
+        2,
+        "snapshots",
+        include_str!("../../migrations/postgres/0002_snapshots.sql"),
+    ),
+];
 
 /// Connections in the pool: the HTTP API and persistence share it.
 const POOL_SIZE: u32 = 8;

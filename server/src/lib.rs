@@ -11,6 +11,7 @@ pub mod db;
 pub mod ephemeris;
 pub mod gravity;
 pub mod net;
+pub mod persistence;
 pub mod secrets;
 pub mod services;
 pub mod ships;

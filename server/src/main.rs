@@ -14,6 +14,7 @@ use galaxy_server::bridge::AdminInbox;
 use galaxy_server::config::Config;
 use galaxy_server::ephemeris::load_bodies;
 use galaxy_server::net::{self, transport::GuardedTransport, transport::TransportSetup};
+use galaxy_server::persistence::{self, cli::SnapshotsCommand};
 use galaxy_server::secrets::Secrets;
 use galaxy_server::simulate::{SimulateOptions, simulate};
 use galaxy_server::{Drive, server_app, services};
@@ -54,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCli,
     },
+    /// World snapshots in the database: list, show, pick the one to restore.
+    Snapshots {
+        #[command(subcommand)]
+        command: SnapshotsCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -90,6 +96,7 @@ fn main() -> ExitCode {
         Command::Admin {
             command: AdminCli::CreateUser { name, admin },
         } => run_create_user(&config, &name, admin),
+        Command::Snapshots { command } => persistence::cli::run(&config, command),
     }
 }
 
@@ -149,6 +156,13 @@ fn run(config: Config) -> ExitCode {
         websocket = %transport.ws_addr(),
         "game server listening (native clients on UDP, browsers on WebSocket)"
     );
+    // The newest usable snapshot replaces the ephemeris start, before the first tick.
+    if let Err(error) = persistence::restore_newest(&db, runtime.handle(), app.world_mut()) {
+        error!("cannot read the snapshots: {error}");
+        eprintln!("galaxy-server: cannot read the snapshots: {error}");
+        return ExitCode::from(2);
+    }
+    let snapshots = persistence::start(&mut app, db.clone(), bridge.clone(), runtime.handle());
     app.insert_resource(transport)
         .add_plugins(net::plugin)
         .insert_resource(AdminDb {
@@ -161,6 +175,8 @@ fn run(config: Config) -> ExitCode {
         .add_plugins(services::plugin);
     app.add_systems(Startup, announce);
     let exit = app.run();
+    // The last frame captured the final snapshot; it must land before we exit.
+    persistence::finish(&snapshots, runtime.handle());
     // The runtime lives as long as the app: HTTP and the database go down with it.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     info!("galaxy-server stopped");
