@@ -52,8 +52,19 @@ fn create_user(url: &str, name: &str, password: &str, admin: bool) {
     );
 }
 
+/// Starts a server and waits until it is ready: the simulation ticks, so any
+/// restore has happened and been logged (`/health` answers before that).
 fn start(url: &str, env: &[(&str, &str)]) -> ServerProcess {
-    ServerSetup::new(Some(url)).start(env)
+    let server = ServerSetup::new(Some(url)).start(env);
+    let ready = server.wait_for("/ready", 200, Duration::from_secs(60));
+    assert_eq!(
+        ready.status,
+        200,
+        "server never became ready: {}\n{}",
+        ready.body,
+        server.log()
+    );
+    server
 }
 
 fn root_token(server: &ServerProcess) -> String {
