@@ -134,7 +134,9 @@ fn run(config: Config) -> ExitCode {
     };
     let mut app = server_app(config.clone(), bodies, start, Drive::RealTime);
     // Logging first, so the services' start-up messages are printed.
-    app.add_plugins((LogPlugin::default(), TerminalCtrlCHandlerPlugin));
+    app.add_plugins(LogPlugin::default());
+    install_shutdown_handler();
+    app.add_plugins(TerminalCtrlCHandlerPlugin);
     let (runtime, bridge, inbox, secrets, db) = match services::start_services(&config) {
         Ok(started) => started,
         Err(error) => {
@@ -183,6 +185,15 @@ fn run(config: Config) -> ExitCode {
     match exit {
         AppExit::Success => ExitCode::SUCCESS,
         AppExit::Error(code) => ExitCode::from(code.get()),
+    }
+}
+
+/// Makes SIGINT and SIGTERM shut down cleanly (final snapshot, clients told), even
+/// when the server was started with SIGINT ignored (`galaxy-server &` from a script),
+/// where Bevy's own handler refuses to install.
+fn install_shutdown_handler() {
+    if let Err(error) = ctrlc::set_handler(TerminalCtrlCHandlerPlugin::gracefully_exit) {
+        warn!(%error, "cannot install the SIGINT/SIGTERM handler; signals will kill the server outright");
     }
 }
 
