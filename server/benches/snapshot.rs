@@ -4,71 +4,15 @@
 //! and the tick durations while a snapshot is being written. Prints a table.
 //! Run with `cargo bench -p galaxy_server --bench snapshot`.
 
-use std::path::PathBuf;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use bevy::app::FixedMain;
 use bevy::prelude::*;
-use galaxy_server::config::Config;
 use galaxy_server::db::Db;
-use galaxy_server::ephemeris::{Bodies, load_bodies};
 use galaxy_server::persistence::format::WorldSnapshot;
 use galaxy_server::persistence::{SnapshotWriter, store, world};
-use galaxy_server::ships::Owner;
-use galaxy_server::ships::spawn::{circular_orbit, ship_bundle};
-use galaxy_server::tick::SimClock;
-use galaxy_server::{Drive, server_app};
-use galaxy_shared::components::{Controls, HoldMode};
-
-fn config() -> Config {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut config =
-        Config::load_from(&root.join("config/galaxy.toml"), Vec::new()).expect("shipped config");
-    config.physics.ephemeris = root.join(&config.physics.ephemeris);
-    config
-}
-
-fn empty_world() -> App {
-    let config = config();
-    let (bodies, start) = load_bodies(&config).expect("ephemeris");
-    let mut app = server_app(config, bodies, start, Drive::Manual);
-    app.finish();
-    app.cleanup();
-    app
-}
-
-/// `ships` owned ships in random low Earth orbits, a quarter holding prograde.
-fn world_with_ships(ships: usize) -> App {
-    let mut app = empty_world();
-    app.update();
-    let spec = app.world().resource::<Config>().ship.spec();
-    let bodies = app.world().resource::<Bodies>().clone();
-    let earth = bodies.catalog.index_of("Earth").expect("Earth");
-    let mut rng = fastrand::Rng::with_seed(7);
-    for i in 0..ships {
-        let slot = circular_orbit(
-            bodies.state.positions[earth],
-            bodies.state.velocities[earth],
-            bodies.state.gms[earth],
-            bodies.catalog.radii[earth] + 400_000.0 + rng.f64() * 1.0e6,
-            rng.f64() * std::f64::consts::TAU,
-            rng.f64() * std::f64::consts::PI,
-            rng.f64() * std::f64::consts::TAU,
-        );
-        let mut ship = app.world_mut().spawn((
-            ship_bundle(format!("ship of player{i}"), slot, &spec),
-            Owner {
-                player: i as u64 + 1,
-                name: format!("player{i}"),
-            },
-        ));
-        if i % 4 == 0 {
-            ship.insert(Controls::Hold(HoldMode::Prograde));
-        }
-    }
-    app.world_mut().resource_mut::<SimClock>().time_scale = 1.0;
-    app
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -135,7 +79,7 @@ fn main() {
     );
     println!("|---:|---|---:|---:|---:|---:|---:|");
     for ships in [1_000, 10_000, 100_000] {
-        let mut app = world_with_ships(ships);
+        let mut app = support::server_with_ships(ships);
         app.world_mut().run_schedule(FixedMain);
         let started = Instant::now();
         let snapshot = world::capture_world(app.world_mut()).expect("server world");
@@ -153,7 +97,7 @@ fn main() {
                     .block_on(store::insert(&backend.db, &encoded, 3, None, 1))
                     .expect("written");
                 writes.push(started.elapsed());
-                let mut fresh = empty_world();
+                let mut fresh = support::server();
                 let started = Instant::now();
                 let (_, loaded) = runtime
                     .block_on(store::load(&backend.db, id))
@@ -178,7 +122,7 @@ fn main() {
     println!("\n| ships | backend | ticks | p50 | p99 | max | over 33.3 ms | write took |");
     println!("|---:|---|---:|---:|---:|---:|---:|---:|");
     for ships in [10_000, 100_000] {
-        let mut app = world_with_ships(ships);
+        let mut app = support::server_with_ships(ships);
         for backend in &backends {
             let writer = SnapshotWriter::start(backend.db.clone(), None, 3, runtime.handle());
             let (durations, took) = ticks_during_write(&mut app, &writer);

@@ -6,58 +6,20 @@
     reason = "criterion_group! generates an undocumented function"
 )]
 
+mod support;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use bevy::app::FixedMain;
 use bevy::prelude::*;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use galaxy_server::config::Config;
-use galaxy_server::ephemeris::{Bodies, load_bodies};
-use galaxy_server::ships::spawn::{circular_orbit, ship_bundle};
+use galaxy_server::ephemeris::load_bodies;
 use galaxy_server::tick::SimClock;
-use galaxy_server::{Drive, server_app};
-use galaxy_shared::components::{Controls, HoldMode};
 use galaxy_shared::physics::integrator::BodyIntegrator;
 
-fn config() -> Config {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut config =
-        Config::load_from(&root.join("config/galaxy.toml"), Vec::new()).expect("shipped config");
-    config.physics.ephemeris = root.join(&config.physics.ephemeris);
-    config
-}
-
-/// A server with `ships` ships in random 400 km Earth orbits; every fourth holds
-/// prograde so the attitude controller is part of the cost, as in play.
+/// A server with `ships` ships (see `support`) running at `time_scale`.
 fn world_with_ships(ships: usize, time_scale: f64) -> App {
-    let config = config();
-    let spec = config.ship.spec();
-    let (bodies, start) = load_bodies(&config).expect("ephemeris");
-    let mut app = server_app(config, bodies, start, Drive::Manual);
-    app.finish();
-    app.cleanup();
-    app.update();
-    let bodies = app.world().resource::<Bodies>().clone();
-    let earth = bodies.catalog.index_of("Earth").expect("Earth");
-    let mut rng = fastrand::Rng::with_seed(7);
-    for i in 0..ships {
-        let slot = circular_orbit(
-            bodies.state.positions[earth],
-            bodies.state.velocities[earth],
-            bodies.state.gms[earth],
-            bodies.catalog.radii[earth] + 400_000.0 + rng.f64() * 1.0e6,
-            rng.f64() * std::f64::consts::TAU,
-            rng.f64() * std::f64::consts::PI,
-            rng.f64() * std::f64::consts::TAU,
-        );
-        let mut ship = app
-            .world_mut()
-            .spawn(ship_bundle(format!("bench-{i}"), slot, &spec));
-        if i % 4 == 0 {
-            ship.insert(Controls::Hold(HoldMode::Prograde));
-        }
-    }
+    let mut app = support::server_with_ships(ships);
     app.world_mut().resource_mut::<SimClock>().time_scale = time_scale;
     app
 }
@@ -91,7 +53,7 @@ fn realtime_ticks(c: &mut Criterion) {
 }
 
 fn body_steps(c: &mut Criterion) {
-    let config = config();
+    let config = support::config();
     let (bodies, _) = load_bodies(&config).expect("ephemeris");
     let mut group = c.benchmark_group("body_step");
     for (name, scheme, relativity) in [

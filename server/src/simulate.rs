@@ -4,7 +4,6 @@
 //! fixed schedule by hand with long ticks, so a year takes a fraction of a second
 //! of wall time. Users fast-forward with it; tests check accuracy and speed with it.
 
-use std::f64::consts::TAU;
 use std::time::Instant;
 
 use bevy::app::FixedMain;
@@ -14,7 +13,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::ephemeris::Bodies;
-use crate::ships::spawn::{SpawnRng, circular_orbit, ship_bundle};
+use crate::ships::spawn::{SpawnRng, random_spawn_slot, ship_bundle};
 use crate::tick::{SimClock, TickStats};
 use crate::{Drive, server_app};
 
@@ -106,25 +105,10 @@ fn add_random_orbits(world: &mut World, count: usize) {
     let config = world.resource::<Config>().clone();
     let bodies = world.resource::<Bodies>().clone();
     let spec = config.ship.spec();
-    let body = bodies
-        .catalog
-        .index_of(&config.ship.spawn_body)
-        .unwrap_or(0);
-    let radius = bodies.catalog.radii[body] + config.ship.spawn_altitude_m;
     let slots: Vec<_> = {
         let mut rng = world.resource_mut::<SpawnRng>();
         (0..count)
-            .map(|_| {
-                circular_orbit(
-                    bodies.state.positions[body],
-                    bodies.state.velocities[body],
-                    bodies.state.gms[body],
-                    radius,
-                    rng.0.f64() * TAU,
-                    (rng.0.f64() * 2.0 - 1.0).acos(),
-                    rng.0.f64() * TAU,
-                )
-            })
+            .map(|_| random_spawn_slot(&config, &bodies, &mut rng.0))
             .collect()
     };
     for (i, slot) in slots.into_iter().enumerate() {

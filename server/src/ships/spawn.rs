@@ -58,6 +58,24 @@ pub fn circular_orbit(
 
 /// The spawn orbit of the config around its spawn body, at a random phase.
 pub fn spawn_slot(config: &Config, bodies: &Bodies, rng: &mut fastrand::Rng) -> OrbitSlot {
+    spawn_orbit(config, bodies, rng.f64() * TAU, 0.0, 0.0)
+}
+
+/// A spawn-altitude circular orbit about the spawn body in a uniformly random
+/// plane at a random phase: the load `simulate --ships` and the benchmarks use.
+pub fn random_spawn_slot(config: &Config, bodies: &Bodies, rng: &mut fastrand::Rng) -> OrbitSlot {
+    let phase = rng.f64() * TAU;
+    let inclination = (rng.f64() * 2.0 - 1.0).acos();
+    spawn_orbit(config, bodies, phase, inclination, rng.f64() * TAU)
+}
+
+fn spawn_orbit(
+    config: &Config,
+    bodies: &Bodies,
+    phase: f64,
+    inclination: f64,
+    node: f64,
+) -> OrbitSlot {
     let body = bodies
         .catalog
         .index_of(&config.ship.spawn_body)
@@ -67,9 +85,9 @@ pub fn spawn_slot(config: &Config, bodies: &Bodies, rng: &mut fastrand::Rng) -> 
         bodies.state.velocities[body],
         bodies.state.gms[body],
         bodies.catalog.radii[body] + config.ship.spawn_altitude_m,
-        rng.f64() * TAU,
-        0.0,
-        0.0,
+        phase,
+        inclination,
+        node,
     )
 }
 
