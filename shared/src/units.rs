@@ -8,6 +8,9 @@ pub const STANDARD_GRAVITY: f64 = 9.806_65;
 /// Speed of light in vacuum (m/s), for the post-Newtonian correction.
 pub const SPEED_OF_LIGHT: f64 = 299_792_458.0;
 
+/// The astronomical unit (m, IAU 2012).
+pub const ASTRONOMICAL_UNIT: f64 = 1.495_978_707e11;
+
 /// Seconds in one Julian day.
 pub const SECONDS_PER_DAY: f64 = 86_400.0;
 

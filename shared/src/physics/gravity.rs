@@ -121,7 +121,7 @@ mod tests {
     const GM_SUN: f64 = 1.327_124_400_18e20;
     const GM_EARTH: f64 = 3.986_004_418e14;
     const GM_MOON: f64 = 4.904_869_5e12;
-    const AU: f64 = 1.495_978_707e11;
+    const AU: f64 = crate::units::ASTRONOMICAL_UNIT;
 
     #[test]
     fn point_acceleration_is_inverse_square() {

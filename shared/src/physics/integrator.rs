@@ -171,7 +171,7 @@ mod tests {
 
     const GM_SUN: f64 = 1.327_124_400_18e20;
     const GM_EARTH: f64 = 3.986_004_418e14;
-    const AU: f64 = 1.495_978_707e11;
+    const AU: f64 = crate::units::ASTRONOMICAL_UNIT;
 
     fn sun_earth(e: f64) -> NBodyState {
         // Eccentric orbit started at perihelion, in the centre-of-mass frame.

@@ -1,0 +1,315 @@
+//! The in-game console (backtick): admin command lines go to the server over the
+//! game connection and its replies (or its refusal, for a player) are shown;
+//! Up/Down walk the history of lines typed.
+
+use std::collections::VecDeque;
+
+use bevy::input::ButtonState;
+use bevy::input::keyboard::{Key, KeyboardInput};
+use bevy::prelude::*;
+use galaxy_shared::admin::MAX_ADMIN_LINE;
+use galaxy_shared::protocol::ClientMessage;
+
+use crate::net::{AdminReply, Outgoing};
+use crate::{ClientSystems, Screen};
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<ConsoleState>();
+    app.add_systems(OnEnter(Screen::Flight), spawn_console);
+    app.add_systems(
+        Update,
+        (type_into_console, show_replies, draw_console)
+            .chain()
+            .in_set(ClientSystems::Input)
+            .run_if(in_state(Screen::Flight)),
+    );
+}
+
+/// Output lines kept on screen.
+const SCROLLBACK: usize = 200;
+/// Output lines shown.
+const VISIBLE_LINES: usize = 14;
+
+/// Whether the console is open, what is being typed, history and output.
+#[derive(Resource, Default)]
+pub(crate) struct ConsoleState {
+    /// Open and holding the keyboard.
+    pub open: bool,
+    /// The line being typed.
+    pub input: String,
+    /// Lines typed before.
+    pub history: History,
+    /// Output, oldest first.
+    pub output: VecDeque<String>,
+}
+
+impl ConsoleState {
+    fn print(&mut self, text: &str) {
+        for line in text.lines() {
+            self.output.push_back(line.to_owned());
+        }
+        while self.output.len() > SCROLLBACK {
+            self.output.pop_front();
+        }
+    }
+}
+
+/// Lines typed before, walked with Up and Down.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct History {
+    entries: Vec<String>,
+    cursor: Option<usize>,
+}
+
+impl History {
+    /// Remembers a line (not twice in a row) and resets the walk.
+    pub fn push(&mut self, line: &str) {
+        if self.entries.last().is_none_or(|last| last != line) {
+            self.entries.push(line.to_owned());
+        }
+        self.cursor = None;
+    }
+
+    /// One line further back.
+    pub fn older(&mut self) -> Option<&str> {
+        let index = match self.cursor {
+            None => self.entries.len().checked_sub(1)?,
+            Some(i) => i.saturating_sub(1),
+        };
+        self.cursor = Some(index);
+        self.entries.get(index).map(String::as_str)
+    }
+
+    /// One line forward; past the newest, an empty line.
+    pub fn newer(&mut self) -> &str {
+        match self.cursor {
+            Some(i) if i + 1 < self.entries.len() => {
+                self.cursor = Some(i + 1);
+                &self.entries[i + 1]
+            }
+            _ => {
+                self.cursor = None;
+                ""
+            }
+        }
+    }
+}
+
+/// Run condition: the keyboard belongs to the flight controls.
+pub(crate) fn console_closed(console: Option<Res<ConsoleState>>) -> bool {
+    console.is_none_or(|c| !c.open)
+}
+
+/// The console's panel and its text.
+#[derive(Component)]
+struct ConsolePanel;
+
+fn spawn_console(mut commands: Commands) {
+    commands.spawn((
+        Name::new("Console"),
+        ConsolePanel,
+        Node {
+            position_type: PositionType::Absolute,
+            top: Val::Px(0.0),
+            left: Val::Px(0.0),
+            width: Val::Percent(100.0),
+            padding: UiRect::all(Val::Px(10.0)),
+            display: Display::None,
+            ..default()
+        },
+        BackgroundColor(Color::srgba(0.0, 0.0, 0.0, 0.8)),
+        DespawnOnExit(Screen::Flight),
+        children![(
+            Text::new(""),
+            TextFont::from_font_size(14.0),
+            TextColor(Color::srgb(0.8, 1.0, 0.8)),
+        )],
+    ));
+}
+
+fn type_into_console(
+    mut keys: MessageReader<KeyboardInput>,
+    mut console: ResMut<ConsoleState>,
+    mut outgoing: MessageWriter<Outgoing>,
+) {
+    for key in keys.read() {
+        if key.state != ButtonState::Pressed {
+            continue;
+        }
+        if key.key_code == KeyCode::Backquote {
+            console.open = !console.open;
+            continue;
+        }
+        if !console.open {
+            continue;
+        }
+        match &key.logical_key {
+            Key::Escape => console.open = false,
+            Key::Backspace => {
+                console.input.pop();
+            }
+            Key::ArrowUp => {
+                if let Some(line) = console.history.older().map(str::to_owned) {
+                    console.input = line;
+                }
+            }
+            Key::ArrowDown => console.input = console.history.newer().to_owned(),
+            Key::Enter => {
+                let line = std::mem::take(&mut console.input).trim().to_owned();
+                if line.is_empty() {
+                    continue;
+                }
+                console.history.push(&line);
+                console.print(&format!("> {line}"));
+                if line.len() > MAX_ADMIN_LINE {
+                    console.print(&format!(
+                        "line longer than {MAX_ADMIN_LINE} bytes; not sent"
+                    ));
+                } else {
+                    outgoing.write(Outgoing(ClientMessage::Admin { line }));
+                }
+            }
+            _ => {
+                if let Some(text) = &key.text {
+                    let printable = text.chars().filter(|c| !c.is_control() && *c != '`');
+                    console.input.extend(printable);
+                }
+            }
+        }
+    }
+}
+
+fn show_replies(mut replies: MessageReader<AdminReply>, mut console: ResMut<ConsoleState>) {
+    for reply in replies.read() {
+        if reply.ok {
+            console.print(&reply.output);
+        } else {
+            console.print(&format!("refused: {}", reply.output));
+        }
+    }
+}
+
+fn draw_console(
+    console: Res<ConsoleState>,
+    panel: Single<(&mut Node, &Children), With<ConsolePanel>>,
+    mut texts: Query<&mut Text>,
+    time: Res<Time>,
+) {
+    let (mut node, children) = panel.into_inner();
+    let display = if console.open {
+        Display::Flex
+    } else {
+        Display::None
+    };
+    if node.display != display {
+        node.display = display;
+    }
+    if !console.open {
+        return;
+    }
+    let Some(mut text) = children.first().and_then(|c| texts.get_mut(*c).ok()) else {
+        return;
+    };
+    let skip = console.output.len().saturating_sub(VISIBLE_LINES);
+    let mut shown: Vec<&str> = console
+        .output
+        .iter()
+        .skip(skip)
+        .map(String::as_str)
+        .collect();
+    if shown.is_empty() {
+        shown.push("admin console: type `help`; Enter sends, Up/Down history, ` or Esc closes");
+    }
+    let caret = if time.elapsed_secs().fract() < 0.5 {
+        "_"
+    } else {
+        " "
+    };
+    text.0 = format!("{}\n> {}{caret}", shown.join("\n"), console.input);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_walks_back_and_forth() {
+        let mut history = History::default();
+        assert_eq!(history.older(), None);
+        history.push("status");
+        history.push("pause");
+        history.push("pause");
+        assert_eq!(history.older(), Some("pause"));
+        assert_eq!(history.older(), Some("status"));
+        assert_eq!(history.older(), Some("status"), "stops at the oldest");
+        assert_eq!(history.newer(), "pause");
+        assert_eq!(history.newer(), "", "past the newest is a fresh line");
+    }
+
+    fn press(app: &mut App, key_code: KeyCode, logical_key: Key, text: Option<&str>) {
+        app.world_mut().write_message(KeyboardInput {
+            key_code,
+            logical_key,
+            state: ButtonState::Pressed,
+            text: text.map(Into::into),
+            repeat: false,
+            window: Entity::PLACEHOLDER,
+        });
+    }
+
+    #[test]
+    fn typed_lines_go_to_the_server_and_refusals_are_shown() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .add_message::<KeyboardInput>()
+            .add_message::<Outgoing>()
+            .add_message::<AdminReply>()
+            .init_resource::<ConsoleState>()
+            .add_systems(Update, (type_into_console, show_replies).chain());
+        press(
+            &mut app,
+            KeyCode::Backquote,
+            Key::Character("`".into()),
+            Some("`"),
+        );
+        for c in "pause".chars() {
+            let text = c.to_string();
+            press(
+                &mut app,
+                KeyCode::KeyP,
+                Key::Character(text.as_str().into()),
+                Some(&text),
+            );
+        }
+        press(&mut app, KeyCode::Enter, Key::Enter, None);
+        app.update();
+        let sent: Vec<_> = app
+            .world_mut()
+            .resource_mut::<Messages<Outgoing>>()
+            .drain()
+            .collect();
+        assert!(
+            matches!(sent.as_slice(), [Outgoing(ClientMessage::Admin { line })] if line == "pause"),
+            "{sent:?}"
+        );
+        app.world_mut().write_message(AdminReply {
+            ok: false,
+            output: "admin role required".into(),
+        });
+        app.update();
+        let console = app.world().resource::<ConsoleState>();
+        assert!(console.open);
+        assert_eq!(console.output, ["> pause", "refused: admin role required"]);
+    }
+
+    #[test]
+    fn output_is_split_into_lines_and_bounded() {
+        let mut console = ConsoleState::default();
+        console.print("a\nb");
+        assert_eq!(console.output, ["a", "b"]);
+        for i in 0..SCROLLBACK {
+            console.print(&i.to_string());
+        }
+        assert_eq!(console.output.len(), SCROLLBACK);
+    }
+}

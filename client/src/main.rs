@@ -1,0 +1,108 @@
+//! Galaxy's 3D client: a login screen, then the flight view of the Solar System
+//! with the own ship, other ships, a HUD, keyboard and mouse controls and an admin
+//! console, fed by the server's 20 Hz states.
+//!
+//! `main` only reads the launch options and builds the `App` from one plugin per
+//! concern; every concern lives in its own module.
+
+mod camera;
+mod capture;
+mod console;
+mod controls;
+mod hud;
+mod login;
+mod motion;
+mod net;
+mod options;
+mod orbit_line;
+mod scene;
+
+use bevy::prelude::*;
+use bevy::render::RenderPlugin;
+use bevy::window::WindowResolution;
+
+use crate::options::LaunchOptions;
+
+/// The client's screens.
+#[derive(States, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) enum Screen {
+    /// Server address and credentials.
+    #[default]
+    Login,
+    /// Logged in: connecting, then flying.
+    Flight,
+}
+
+fn main() -> AppExit {
+    let options = match LaunchOptions::from_environment() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return AppExit::error();
+        }
+    };
+    let mut app = App::new();
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(Window {
+                    title: "Galaxy".into(),
+                    resolution: WindowResolution::new(1280, 800),
+                    ..default()
+                }),
+                ..default()
+            })
+            .set(RenderPlugin {
+                // Screenshots on a software renderer come out black while pipelines
+                // still compile in the background; waiting for them costs start-up time.
+                synchronous_pipeline_compilation: options.unattended(),
+                ..default()
+            }),
+    );
+    app.insert_resource(options);
+    // Space is black, not Bevy's default grey.
+    app.insert_resource(ClearColor(Color::BLACK));
+    app.add_plugins(plugin);
+    app.run()
+}
+
+/// Frame order of the client's `Update` work: read the pilot, move everything to
+/// the present, put it in render space around the floating origin, then draw the
+/// overlays that depend on where things ended up.
+#[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum ClientSystems {
+    /// Keyboard, mouse and console input.
+    Input,
+    /// Clock, bodies and ships extrapolated to now.
+    Extrapolate,
+    /// Floating origin, transforms and camera.
+    Place,
+    /// HUD, labels, orbit line, captures.
+    Present,
+}
+
+/// The root plugin: every concern of the client.
+fn plugin(app: &mut App) {
+    app.init_state::<Screen>();
+    app.configure_sets(
+        Update,
+        (
+            ClientSystems::Input,
+            ClientSystems::Extrapolate,
+            ClientSystems::Place,
+            ClientSystems::Present,
+        )
+            .chain(),
+    );
+    app.add_plugins((
+        login::plugin,
+        net::plugin,
+        scene::plugin,
+        camera::plugin,
+        orbit_line::plugin,
+        hud::plugin,
+        controls::plugin,
+        console::plugin,
+        capture::plugin,
+    ));
+}

@@ -1,0 +1,40 @@
+//! The 3D scene: bodies, ships and stars, extrapolated to the present every frame
+//! and drawn around a floating origin at the own ship.
+
+pub(crate) mod bodies;
+pub(crate) mod origin;
+pub(crate) mod ships;
+mod stars;
+
+use bevy::prelude::*;
+
+use crate::net::Latest;
+use crate::{ClientSystems, motion};
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<GameClock>();
+    app.add_systems(
+        Update,
+        update_game_clock
+            .in_set(ClientSystems::Extrapolate)
+            .before(bodies::extrapolate_bodies),
+    );
+    app.add_plugins((origin::plugin, bodies::plugin, ships::plugin, stars::plugin));
+}
+
+/// Game time being drawn this frame: the newest state's, run on at its scale.
+#[derive(Resource, Clone, Copy, Debug, Default)]
+pub(crate) struct GameClock {
+    /// Seconds since J2000 (TDB).
+    pub now: f64,
+    /// Whether any state has arrived yet.
+    pub live: bool,
+}
+
+fn update_game_clock(latest: Res<Latest>, mut clock: ResMut<GameClock>) {
+    if latest.received.is_none() {
+        return;
+    }
+    clock.now = motion::game_time_now(latest.game_time, latest.age(), latest.paused, latest.scale);
+    clock.live = true;
+}

@@ -1,0 +1,168 @@
+//! End-to-end: the real server and the real client under Xvfb with software
+//! Vulkan (lavapipe). The client logs in with scripted flags, waits for live data,
+//! saves a screenshot and a JSON sidecar of its HUD, and exits; the test checks
+//! the picture is not blank, the HUD says connected and Earth is on screen.
+//!
+//! `GALAXY_UPDATE_SCREENSHOT=1` copies the picture to `docs/client.png`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use galaxy_tests::server::{ServerProcess, TempDir};
+
+/// A clean first run compiles every pipeline on the CPU.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(240);
+
+fn require_tools() {
+    let xvfb = Command::new("sh")
+        .args(["-c", "command -v xvfb-run && command -v xauth"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        xvfb,
+        "xvfb-run or xauth is missing: apt-get install -y xvfb xauth mesa-vulkan-drivers libvulkan1"
+    );
+    let icd_dirs = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d"];
+    let lavapipe = icd_dirs.iter().any(|dir| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("lvp_icd"))
+        })
+    });
+    assert!(
+        lavapipe,
+        "the lavapipe Vulkan driver is missing: apt-get install -y mesa-vulkan-drivers libvulkan1"
+    );
+}
+
+/// Luminance mean and standard deviation, and the number of distinct colours.
+fn pixel_stats(path: &Path) -> (f64, f64, usize) {
+    let file = std::fs::File::open(path).expect("the screenshot exists");
+    let decoder = png::Decoder::new(std::io::BufReader::new(file));
+    let mut reader = decoder.read_info().expect("the screenshot is a PNG");
+    let mut buffer = vec![0; reader.output_buffer_size().expect("sized")];
+    let info = reader.next_frame(&mut buffer).expect("the PNG decodes");
+    let channels = info.color_type.samples();
+    assert!(
+        channels >= 3,
+        "colour screenshot, got {:?}",
+        info.color_type
+    );
+    let pixels: Vec<&[u8]> = buffer[..info.buffer_size()].chunks(channels).collect();
+    let luma: Vec<f64> = pixels
+        .iter()
+        .map(|p| 0.2126 * f64::from(p[0]) + 0.7152 * f64::from(p[1]) + 0.0722 * f64::from(p[2]))
+        .collect();
+    let mean = luma.iter().sum::<f64>() / luma.len() as f64;
+    let variance = luma.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / luma.len() as f64;
+    let colours: std::collections::HashSet<[u8; 3]> =
+        pixels.iter().map(|p| [p[0], p[1], p[2]]).collect();
+    (mean, variance.sqrt(), colours.len())
+}
+
+#[test]
+fn the_client_flies_live_and_its_screenshot_shows_earth_and_a_connected_hud() {
+    require_tools();
+    let server = ServerProcess::start(None, &[]);
+    let dir = TempDir::new("galaxy-client");
+    let screenshot = dir.path().join("client.png");
+    let log_path = dir.path().join("client.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut command = Command::new("xvfb-run");
+    command
+        .args(["-a", "-s", "-screen 0 1280x800x24"])
+        .arg(env!("CARGO_BIN_EXE_galaxy-client"))
+        .args(["--server", &server.http_url()])
+        .args([
+            "--user",
+            "pilot",
+            "--password",
+            "correct horse battery",
+            "--register",
+        ])
+        .arg("--screenshot-after-live")
+        .arg(&screenshot)
+        .env("RUST_LOG", "info,wgpu=error,naga=warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log handle"))
+        .stderr(log);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("GALAXY_") {
+            command.env_remove(name);
+        }
+    }
+    let mut client = command.spawn().expect("xvfb-run starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = client.try_wait().expect("the client can be waited on") {
+            break status;
+        }
+        if started.elapsed() > CLIENT_TIMEOUT {
+            let _ = client.kill();
+            let _ = client.wait();
+            panic!(
+                "the client did not finish within {CLIENT_TIMEOUT:?}:\n{}",
+                tail(&log_path)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        status.success(),
+        "the client failed ({status}):\n{}",
+        tail(&log_path)
+    );
+
+    let (mean, deviation, colours) = pixel_stats(&screenshot);
+    assert!(
+        deviation > 8.0 && colours > 200,
+        "the screenshot looks blank: mean {mean:.1}, deviation {deviation:.1}, {colours} colours"
+    );
+
+    let sidecar_path = screenshot.with_extension("json");
+    let sidecar: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&sidecar_path).expect("the client wrote its HUD sidecar"),
+    )
+    .expect("the sidecar is JSON");
+    assert_eq!(sidecar["connected"], true, "{sidecar:#}");
+    let connection = sidecar["connection"].as_str().unwrap_or_default();
+    assert!(
+        connection.starts_with("connected"),
+        "HUD connection line: {connection}"
+    );
+    let hud = sidecar["hud"].as_str().unwrap_or_default();
+    for expected in ["Earth", "Altitude", "Fuel", "Periapsis", "Hold"] {
+        assert!(hud.contains(expected), "HUD lacks {expected:?}:\n{hud}");
+    }
+    let coverage = sidecar["earth_coverage"].as_f64().unwrap_or(0.0);
+    assert!(
+        coverage > 0.02,
+        "Earth covers {coverage} of the screen: {sidecar:#}"
+    );
+    let (width, height) = (
+        sidecar["viewport"][0].as_f64().unwrap_or(0.0),
+        sidecar["viewport"][1].as_f64().unwrap_or(0.0),
+    );
+    let (x, y) = (
+        sidecar["earth_visible_at"][0].as_f64().unwrap_or(-1.0),
+        sidecar["earth_visible_at"][1].as_f64().unwrap_or(-1.0),
+    );
+    assert!(
+        (0.0..width).contains(&x) && (0.0..height).contains(&y),
+        "Earth is drawn at ({x}, {y}), outside the {width}×{height} viewport"
+    );
+
+    if std::env::var("GALAXY_UPDATE_SCREENSHOT").is_ok_and(|v| v == "1") {
+        let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/client.png");
+        std::fs::copy(&screenshot, &docs).expect("docs/ is writable");
+        eprintln!("updated {}", docs.display());
+    }
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
