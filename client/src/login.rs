@@ -314,6 +314,8 @@ fn finish_login(
     pending: Option<ResMut<PendingLogin>>,
     mut form: ResMut<LoginForm>,
     mut next: ResMut<NextState<Screen>>,
+    options: Res<LaunchOptions>,
+    mut exit: MessageWriter<AppExit>,
 ) {
     let Some(mut pending) = pending else {
         return;
@@ -330,6 +332,10 @@ fn finish_login(
         }
         Err(message) => {
             warn!("login failed: {message}");
+            // Nobody is there to read the form and try again.
+            if options.unattended() {
+                exit.write(AppExit::error());
+            }
             form.status = message;
         }
     }

@@ -1,7 +1,8 @@
 //! End-to-end: the real server and the real client under Xvfb with software
 //! Vulkan (lavapipe). The client logs in with scripted flags, waits for live data,
 //! saves a screenshot and a JSON sidecar of its HUD, and exits; the test checks
-//! the picture is not blank, the HUD says connected and Earth is on screen.
+//! the picture is not blank, the HUD says connected and Earth is on screen. A wrong
+//! password and an unreachable server end a scripted run with the error in words.
 //!
 //! `GALAXY_UPDATE_SCREENSHOT=1` copies the picture to `docs/client.png`.
 
@@ -62,28 +63,24 @@ fn pixel_stats(path: &Path) -> (f64, f64, usize) {
     (mean, variance.sqrt(), colours.len())
 }
 
-#[test]
-fn the_client_flies_live_and_its_screenshot_shows_earth_and_a_connected_hud() {
-    require_tools();
-    let server = ServerProcess::start(None, &[]);
-    let dir = TempDir::new("galaxy-client");
-    let screenshot = dir.path().join("client.png");
-    let log_path = dir.path().join("client.log");
+/// Runs the client under Xvfb with scripted credentials and an unattended capture
+/// to `screenshot`; returns its exit status and its log.
+fn run_client(
+    server: &str,
+    credentials: [&str; 2],
+    screenshot: &Path,
+) -> (std::process::ExitStatus, String) {
+    let log_path = screenshot.with_extension("log");
     let log = std::fs::File::create(&log_path).expect("log file");
     let mut command = Command::new("xvfb-run");
     command
         .args(["-a", "-s", "-screen 0 1280x800x24"])
         .arg(env!("CARGO_BIN_EXE_galaxy-client"))
-        .args(["--server", &server.http_url()])
-        .args([
-            "--user",
-            "pilot",
-            "--password",
-            "correct horse battery",
-            "--register",
-        ])
+        .args(["--server", server])
+        .args(["--user", credentials[0], "--password", credentials[1]])
+        .arg("--register")
         .arg("--screenshot-after-live")
-        .arg(&screenshot)
+        .arg(screenshot)
         .env("RUST_LOG", "info,wgpu=error,naga=warn")
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log handle"))
@@ -109,11 +106,21 @@ fn the_client_flies_live_and_its_screenshot_shows_earth_and_a_connected_hud() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert!(
-        status.success(),
-        "the client failed ({status}):\n{}",
-        tail(&log_path)
+    (status, tail(&log_path))
+}
+
+#[test]
+fn the_client_flies_live_and_its_screenshot_shows_earth_and_a_connected_hud() {
+    require_tools();
+    let server = ServerProcess::start(None, &[]);
+    let dir = TempDir::new("galaxy-client");
+    let screenshot = dir.path().join("client.png");
+    let (status, log) = run_client(
+        &server.http_url(),
+        ["pilot", "correct horse battery"],
+        &screenshot,
     );
+    assert!(status.success(), "the client failed ({status}):\n{log}");
 
     let (mean, deviation, colours) = pixel_stats(&screenshot);
     assert!(
@@ -165,4 +172,38 @@ fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+#[test]
+fn a_wrong_password_and_an_unreachable_server_are_reported_in_words() {
+    require_tools();
+    let server = ServerProcess::start(None, &[]);
+    assert_eq!(server.register("ada", "the right password"), 201);
+    let dir = TempDir::new("galaxy-client-login");
+
+    let (status, log) = run_client(
+        &server.http_url(),
+        ["ada", "a wrong password"],
+        &dir.path().join("wrong.png"),
+    );
+    assert!(
+        !status.success(),
+        "a failed scripted login ends the run:\n{log}"
+    );
+    assert!(
+        log.contains("login failed: wrong username or password"),
+        "{log}"
+    );
+
+    let closed = format!("http://127.0.0.1:{}", galaxy_tests::server::free_tcp_port());
+    let (status, log) = run_client(
+        &closed,
+        ["ada", "the right password"],
+        &dir.path().join("gone.png"),
+    );
+    assert!(!status.success(), "{log}");
+    assert!(
+        log.contains(&format!("login failed: cannot reach {closed}")),
+        "{log}"
+    );
 }
