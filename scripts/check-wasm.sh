@@ -25,7 +25,7 @@ deny_warnings() {
 }
 
 if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
-    deny_warnings cargo check --locked --target "$TARGET" -p galaxy_client "$@"
+    deny_warnings cargo check --locked --profile wasm-check --target "$TARGET" -p galaxy_client "$@"
     exit
 fi
 
@@ -44,5 +44,5 @@ fi
 
 log "using $(/usr/bin/rustc --version) with -Zbuild-std"
 export RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld
-deny_warnings /usr/bin/cargo check --locked -Zbuild-std=std,panic_abort \
+deny_warnings /usr/bin/cargo check --locked --profile wasm-check -Zbuild-std=std,panic_abort \
     --target "$TARGET" -p galaxy_client "$@"

@@ -187,16 +187,11 @@ pub(crate) struct ShipSamples(pub HashMap<u32, ShipSample>);
 /// Other ships not heard of for this long are dropped from view.
 pub(crate) const SHIP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Native clients speak netcode over UDP.
-#[cfg(not(target_arch = "wasm32"))]
+/// The game connection's transport: netcode over this platform's socket.
 fn open_transport(logged_in: &LoggedIn) -> Result<NetcodeClientTransport, String> {
-    use bevy_renet2::netcode::NativeSocket;
-    let token = read_token(&logged_in.connect_token)?;
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
-    let socket = NativeSocket::new(socket).map_err(|e| e.to_string())?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let token = renetcode2::ConnectToken::read(&mut logged_in.connect_token.as_slice())
+        .map_err(|e| format!("bad connect token: {e}"))?;
+    let (socket, now) = open_socket(logged_in)?;
     NetcodeClientTransport::new(
         now,
         ClientAuthentication::Secure {
@@ -207,28 +202,31 @@ fn open_transport(logged_in: &LoggedIn) -> Result<NetcodeClientTransport, String
     .map_err(|e| e.to_string())
 }
 
-/// Browsers have no UDP: netcode over the server's WebSocket socket.
+/// Native clients speak netcode over UDP; also the wall-clock time.
+#[cfg(not(target_arch = "wasm32"))]
+fn open_socket(_: &LoggedIn) -> Result<(bevy_renet2::netcode::NativeSocket, Duration), String> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").map_err(|e| e.to_string())?;
+    let socket = bevy_renet2::netcode::NativeSocket::new(socket).map_err(|e| e.to_string())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Ok((socket, now))
+}
+
+/// Browsers have no UDP: the server's WebSocket socket; also the wall-clock time.
 #[cfg(target_arch = "wasm32")]
-fn open_transport(logged_in: &LoggedIn) -> Result<NetcodeClientTransport, String> {
+fn open_socket(
+    logged_in: &LoggedIn,
+) -> Result<(bevy_renet2::netcode::WebSocketClient, Duration), String> {
     use bevy_renet2::netcode::{WebSocketClient, WebSocketClientConfig};
-    let token = read_token(&logged_in.connect_token)?;
     let server_url = url::Url::parse(&logged_in.ws_url)
         .map_err(|e| format!("bad WebSocket address {:?}: {e}", logged_in.ws_url))?;
     let socket =
         WebSocketClient::new(WebSocketClientConfig { server_url }).map_err(|e| e.to_string())?;
-    let now = Duration::from_secs_f64(js_sys::Date::now() / 1000.0);
-    NetcodeClientTransport::new(
-        now,
-        ClientAuthentication::Secure {
-            connect_token: token,
-        },
+    Ok((
         socket,
-    )
-    .map_err(|e| e.to_string())
-}
-
-fn read_token(bytes: &[u8]) -> Result<renetcode2::ConnectToken, String> {
-    renetcode2::ConnectToken::read(&mut &bytes[..]).map_err(|e| format!("bad connect token: {e}"))
+        Duration::from_secs_f64(js_sys::Date::now() / 1000.0),
+    ))
 }
 
 /// Opens the game connection with the login's connect token.
