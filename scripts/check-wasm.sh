@@ -30,16 +30,8 @@ if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | 
 fi
 
 if [ ! -x /usr/bin/cargo ] || [ ! -d /usr/lib/rustlib/src/rust/library ]; then
-    if ! command -v apt-get >/dev/null; then
-        log "no wasm32 target: run 'rustup target add $TARGET'"
-        exit 1
-    fi
-    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    log "installing Debian's rustc-web toolchain"
-    export DEBIAN_FRONTEND=noninteractive
-    packages=(rustc-web cargo-web rust-web-src lld)
-    $SUDO apt-get install -y -q "${packages[@]}" >&2 \
-        || { $SUDO apt-get update -q >&2 && $SUDO apt-get install -y -q "${packages[@]}" >&2; }
+    log "no wasm32 target in rustup ('rustup target add $TARGET' adds one); using Debian's rustc-web"
+    scripts/apt-install.sh rustc-web cargo-web rust-web-src lld
 fi
 
 log "using $(/usr/bin/rustc --version) with -Zbuild-std"

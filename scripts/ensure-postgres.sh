@@ -28,9 +28,7 @@ if ready; then
 fi
 
 if [ -z "${GALAXY_PG_THROWAWAY:-}" ] && ! command -v pg_ctlcluster >/dev/null && command -v apt-get >/dev/null; then
-    log "installing postgresql with apt-get"
-    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get install -y postgresql >&2 || $SUDO sh -c 'apt-get update >&2 && apt-get install -y postgresql >&2' || true
+    "$(dirname "$0")/apt-install.sh" postgresql || true
 fi
 
 if [ -z "${GALAXY_PG_THROWAWAY:-}" ] && command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ] && [ -n "$(ls /etc/postgresql 2>/dev/null)" ]; then

@@ -96,7 +96,7 @@ fn spawn_camera(mut commands: Commands, options: Res<LaunchOptions>) {
             ..default()
         }),
         Exposure::SUNLIGHT,
-        options.msaa(),
+        options.msaa,
         orbit,
         DespawnOnExit(Screen::Flight),
     ));

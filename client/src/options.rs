@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use bevy::prelude::*;
 
 /// What the client was started with.
-#[derive(Resource, Clone, Debug)]
+#[derive(Resource, Clone, Debug, Default)]
 pub(crate) struct LaunchOptions {
     /// HTTP address of the server, e.g. `http://127.0.0.1:8080`.
     pub server: String,
@@ -22,8 +22,8 @@ pub(crate) struct LaunchOptions {
     pub bench_ships: Option<usize>,
     /// Initial camera: yaw and pitch (degrees) and whether the map view is on.
     pub view: InitialView,
-    /// Multisample anti-aliasing samples per pixel (1 turns it off).
-    pub msaa: u8,
+    /// The camera's anti-aliasing (Bevy's default: 4× MSAA).
+    pub msaa: Msaa,
 }
 
 /// Where the camera starts, so unattended captures can frame other views.
@@ -37,35 +37,7 @@ pub(crate) struct InitialView {
     pub map: bool,
 }
 
-impl Default for LaunchOptions {
-    fn default() -> Self {
-        Self {
-            server: String::new(),
-            user: None,
-            password: None,
-            register: false,
-            capture: None,
-            bench_ships: None,
-            view: InitialView::default(),
-            msaa: DEFAULT_MSAA,
-        }
-    }
-}
-
-/// 4× MSAA: smooth edges, cheap on any GPU (software renderers may prefer `--msaa 1`).
-const DEFAULT_MSAA: u8 = 4;
-
 impl LaunchOptions {
-    /// The camera's anti-aliasing.
-    pub fn msaa(&self) -> Msaa {
-        match self.msaa {
-            1 => Msaa::Off,
-            2 => Msaa::Sample2,
-            8 => Msaa::Sample8,
-            _ => Msaa::Sample4,
-        }
-    }
-
     /// Whether the client logs in by itself instead of showing the login screen.
     pub fn scripted_login(&self) -> Option<(String, String)> {
         self.user.clone().zip(self.password.clone())
@@ -117,13 +89,16 @@ mod native {
         map: bool,
         /// Anti-aliasing samples per pixel: 1 (off), 2, 4 or 8. Software renderers
         /// draw about a third faster with 1.
-        #[arg(long, env = "GALAXY_MSAA", default_value_t = DEFAULT_MSAA, value_parser = parse_msaa)]
-        msaa: u8,
+        #[arg(long, env = "GALAXY_MSAA", default_value = "4", value_parser = parse_msaa)]
+        msaa: Msaa,
     }
 
-    fn parse_msaa(text: &str) -> Result<u8, String> {
-        match text.parse() {
-            Ok(samples @ (1 | 2 | 4 | 8)) => Ok(samples),
+    fn parse_msaa(text: &str) -> Result<Msaa, String> {
+        match text {
+            "1" => Ok(Msaa::Off),
+            "2" => Ok(Msaa::Sample2),
+            "4" => Ok(Msaa::Sample4),
+            "8" => Ok(Msaa::Sample8),
             _ => Err(format!("{text:?} is not 1, 2, 4 or 8")),
         }
     }
