@@ -16,6 +16,7 @@ run() {
     GALAXY_HTTP_ADDR="127.0.0.1:$port" GALAXY_UDP_ADDR="127.0.0.1:$((port + 1))" \
     GALAXY_WS_ADDR="127.0.0.1:$((port + 2))" GALAXY_PUBLIC_HOST=127.0.0.1 \
     GALAXY_NET__MAX_CLIENTS=512 GALAXY_AUTH__MAX_FAILURES_PER_ADDRESS=100000 \
+    GALAXY_AUTH__MAX_REGISTRATIONS_PER_ADDRESS=100000 \
     DATABASE_URL="sqlite://$work/bench-$port.db" GALAXY_JWT_SECRET="bench-secret-bench-secret-bench-secret" \
         "$bin/galaxy-server" run >"$work/server-$port.log" 2>&1 &
     server=$!

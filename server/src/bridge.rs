@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bevy::prelude::Resource;
+use galaxy_shared::guard::Rejection;
 use galaxy_shared::protocol::Role;
 use tokio::sync::{mpsc, oneshot};
 
@@ -33,6 +34,8 @@ pub struct Metrics {
     pub bad_messages: AtomicU64,
     /// Datagrams dropped by the packet guard before netcode or renet saw them.
     pub guarded_packets: AtomicU64,
+    /// The same, by [`Rejection`] kind (indexed as in [`Rejection::ALL`]).
+    pub guarded_by_kind: [AtomicU64; Rejection::ALL.len()],
     /// Clients disconnected for sending garbage.
     pub garbage_disconnects: AtomicU64,
     /// Game payload bytes sent / received.
@@ -49,8 +52,12 @@ pub struct Metrics {
     pub login_throttled: AtomicU64,
     /// Accounts created.
     pub registrations: AtomicU64,
+    /// Registrations refused by throttling.
+    pub registrations_throttled: AtomicU64,
     /// Admin commands run (from any entry point).
     pub admin_commands: AtomicU64,
+    /// Admin lines refused (not an admin, banned, or the standing unreadable).
+    pub admin_refused: AtomicU64,
     /// Database operations that failed.
     pub db_errors: AtomicU64,
     /// World snapshots written.
@@ -64,9 +71,17 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Counts a packet the guard dropped.
+    pub fn count_guarded(&self, rejection: Rejection) {
+        self.guarded_packets.fetch_add(1, Ordering::Relaxed);
+        if let Some(i) = Rejection::ALL.iter().position(|&r| r == rejection) {
+            self.guarded_by_kind[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Prometheus text exposition of every counter.
     pub fn render(&self, health: &Health) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 23] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 25] = [
             (
                 "galaxy_ticks_total",
                 "counter",
@@ -165,10 +180,22 @@ impl Metrics {
                 &self.registrations,
             ),
             (
+                "galaxy_registrations_throttled_total",
+                "counter",
+                "Registrations refused by throttling",
+                &self.registrations_throttled,
+            ),
+            (
                 "galaxy_admin_commands_total",
                 "counter",
                 "Admin commands run",
                 &self.admin_commands,
+            ),
+            (
+                "galaxy_admin_refused_total",
+                "counter",
+                "Admin lines refused",
+                &self.admin_refused,
             ),
             (
                 "galaxy_db_errors_total",
@@ -207,6 +234,18 @@ impl Metrics {
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
                 value.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP galaxy_guarded_packets_by_kind_total Packets dropped by the packet guard, by kind\n# TYPE galaxy_guarded_packets_by_kind_total counter"
+        );
+        for (kind, count) in Rejection::ALL.iter().zip(&self.guarded_by_kind) {
+            let _ = writeln!(
+                out,
+                "galaxy_guarded_packets_by_kind_total{{kind=\"{}\"}} {}",
+                kind.as_str(),
+                count.load(Ordering::Relaxed)
             );
         }
         let ready = |flag: bool| u8::from(flag);

@@ -6,17 +6,19 @@
 pub mod admin;
 pub mod auth;
 pub mod bridge;
-pub mod config;
 pub mod db;
 pub mod ephemeris;
 pub mod gravity;
 pub mod net;
 pub mod persistence;
+pub mod roster;
 pub mod secrets;
 pub mod services;
 pub mod ships;
 pub mod simulate;
 pub mod tick;
+
+pub use galaxy_formats::config;
 
 use std::time::Duration;
 
@@ -96,6 +98,7 @@ pub fn server_app(config: Config, bodies: Bodies, start_time: f64, drive: Drive)
         ephemeris::plugin,
         gravity::plugin,
         ships::plugin,
+        roster::plugin,
         admin::plugin,
     ));
     app.world_mut().resource_mut::<tick::SimClock>().game_time = start_time;

@@ -40,6 +40,8 @@ pub enum AdminCommand {
     },
     /// Make a player an admin.
     Promote(String),
+    /// Make an admin a player again.
+    Demote(String),
     /// Ban a player and disconnect them.
     Ban(String),
 }
@@ -74,6 +76,7 @@ refuel <player>                       fill a player's tank
 reset <player>                        respawn a player's ship in the spawn orbit
 teleport <player> <body> <altitude_km>  circular orbit above a body
 promote <player>                      make a player an admin
+demote <player>                       make an admin a player again
 ban <player>                          ban a player and disconnect them";
 
 impl AdminCommand {
@@ -117,6 +120,7 @@ impl AdminCommand {
             "refuel" => one_name("refuel <player>").map(Self::Refuel),
             "reset" => one_name("reset <player>").map(Self::Reset),
             "promote" => one_name("promote <player>").map(Self::Promote),
+            "demote" => one_name("demote <player>").map(Self::Demote),
             "ban" => one_name("ban <player>").map(Self::Ban),
             "teleport" => match args {
                 [player, body, altitude] => altitude
@@ -155,6 +159,10 @@ mod tests {
         assert_eq!(
             AdminCommand::parse("kick bob"),
             Ok(AdminCommand::Kick("bob".into()))
+        );
+        assert_eq!(
+            AdminCommand::parse("demote bob"),
+            Ok(AdminCommand::Demote("bob".into()))
         );
         assert_eq!(
             AdminCommand::parse("teleport bob Moon 100"),

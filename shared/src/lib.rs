@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod components;
 pub mod delta;
+pub mod guard;
 pub mod physics;
 pub mod protocol;
 pub mod units;

@@ -21,13 +21,16 @@ pub const CHANNEL_RELIABLE: u8 = 0;
 /// renet channel for inputs and state: unreliable, newest wins.
 pub const CHANNEL_UNRELIABLE: u8 = 1;
 
+/// Send and receive buffer of the reliable channel (bytes).
+pub const RELIABLE_CHANNEL_MEMORY: usize = 256 * 1024;
+
 /// The renet channels, identical on both sides: reliable-ordered commands and
 /// unreliable state, in both directions.
 pub fn connection_config() -> renet2::ConnectionConfig {
     let channels = vec![
         renet2::ChannelConfig {
             channel_id: CHANNEL_RELIABLE,
-            max_memory_usage_bytes: 256 * 1024,
+            max_memory_usage_bytes: RELIABLE_CHANNEL_MEMORY,
             send_type: renet2::SendType::ReliableOrdered {
                 resend_time: std::time::Duration::from_millis(250),
             },

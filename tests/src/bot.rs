@@ -134,13 +134,23 @@ pub struct Bot {
 impl Bot {
     /// Starts connecting with a login's token over `transport`.
     pub fn connect(login: &Login, transport: Transport) -> Result<Self, String> {
+        Self::connect_from(login, transport, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The same, over UDP from a chosen local address (to come back from the one a
+    /// connect token was first used from).
+    pub fn connect_from(
+        login: &Login,
+        transport: Transport,
+        local: SocketAddr,
+    ) -> Result<Self, String> {
         let token = login.connect_token(transport)?;
         let authentication = ClientAuthentication::Secure {
             connect_token: token,
         };
         let (transport, reliable) = match transport {
             Transport::Udp => {
-                let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+                let socket = UdpSocket::bind(local).map_err(|e| e.to_string())?;
                 let socket = NativeSocket::new(socket).map_err(|e| e.to_string())?;
                 (
                     NetcodeClientTransport::new(since_unix_epoch(), authentication, socket),
@@ -178,6 +188,11 @@ impl Bot {
             errors: Vec::new(),
             undecodable: 0,
         })
+    }
+
+    /// The local address of a UDP bot.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.transport.addr().ok()
     }
 
     /// Whether the connection is up.
@@ -287,7 +302,7 @@ impl Bot {
     }
 }
 
-fn ws_server_of(login: &Login) -> Result<SocketAddr, String> {
+pub(crate) fn ws_server_of(login: &Login) -> Result<SocketAddr, String> {
     let token = login.connect_token(Transport::WebSocket)?;
     token
         .server_addresses

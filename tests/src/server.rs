@@ -115,6 +115,8 @@ impl ServerSetup {
             .env("GALAXY_PUBLIC_HOST", "127.0.0.1")
             .env("GALAXY_JWT_SECRET", TEST_JWT_SECRET)
             .env("NO_COLOR", "1")
+            // Every test player registers from 127.0.0.1.
+            .env("GALAXY_AUTH__MAX_REGISTRATIONS_PER_ADDRESS", "10000")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file handle"))
             .stderr(log);
@@ -252,13 +254,36 @@ impl ServerProcess {
 
     /// `POST path` with a raw body and an optional bearer token.
     pub fn post(&self, path: &str, body: &str, bearer: Option<&str>) -> Reply {
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = authorization
+            .iter()
+            .map(|value| ("Authorization", value.as_str()))
+            .collect();
+        self.post_with(path, body, &headers)
+    }
+
+    /// `POST path` with a raw body and extra headers.
+    pub fn post_with(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = agent()
             .post(&format!("{}{path}", self.http_url()))
             .header("Content-Type", "application/json");
-        if let Some(token) = bearer {
-            request = request.header("Authorization", &format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         reply(request.send(body))
+    }
+
+    /// Logs in as if through a proxy that saw the client at `client` (the server
+    /// must trust 127.0.0.1 as a proxy); returns the status and `Retry-After`.
+    pub fn login_from(&self, client: &str, name: &str, password: &str) -> (u16, Option<u64>) {
+        let body = serde_json::json!({ "username": name, "password": password });
+        let reply = self.post_with(
+            "/api/auth/login",
+            &body.to_string(),
+            &[("X-Forwarded-For", client)],
+        );
+        let retry = reply.header("retry-after").and_then(|v| v.parse().ok());
+        (reply.status, retry)
     }
 
     /// Registers an account; returns the status.

@@ -271,48 +271,169 @@ fn an_admin_runs_help_over_http() {
     );
 }
 
-#[test]
-fn failed_logins_are_throttled_per_username_and_per_address() {
-    let server = ServerProcess::start(
+/// A server that believes `X-Forwarded-For` from loopback, so one test can speak
+/// from many client addresses, with small limits.
+fn throttled_server() -> ServerProcess {
+    ServerProcess::start(
         None,
         &[
-            ("GALAXY_AUTH__MAX_FAILURES_PER_USERNAME", "3"),
-            ("GALAXY_AUTH__MAX_FAILURES_PER_ADDRESS", "6"),
-            ("GALAXY_AUTH__THROTTLE_WINDOW_S", "120"),
+            ("GALAXY_AUTH__TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
+            ("GALAXY_AUTH__MAX_FAILURES_PER_USERNAME", "5"),
+            ("GALAXY_AUTH__MAX_FAILURES_PER_ADDRESS", "20"),
+            ("GALAXY_AUTH__MAX_FAILURES_PER_ACCOUNT", "12"),
+            ("GALAXY_AUTH__BACKOFF_BASE_S", "30"),
         ],
-    );
+    )
+}
+
+#[test]
+fn a_concurrent_burst_of_guesses_meets_the_serial_limit() {
+    let server = throttled_server();
     assert_eq!(server.register("victim", "the right one"), 201);
-    assert_eq!(server.register("other", "the right one"), 201);
-    for attempt in 0..3 {
-        assert_eq!(
-            server.login("victim", "wrong guess").0,
-            401,
-            "attempt {attempt}"
-        );
-    }
-    let (status, body, headers) = server.login("victim", "the right one");
-    assert_eq!(status, 429, "locked even with the right password: {body}");
-    let retry: u64 = headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .expect("429 carries Retry-After seconds");
-    assert!((1..=120).contains(&retry), "Retry-After {retry}");
-    // Another name from the same address still works until the address limit.
-    assert_eq!(server.login("other", "the right one").0, 200);
-    for attempt in 0..3 {
-        assert_eq!(
-            server.login(&format!("ghost{attempt}"), "wrong guess").0,
-            401,
-            "ghost {attempt}"
-        );
-    }
-    let (status, _, headers) = server.login("other", "the right one");
-    assert_eq!(status, 429, "the address is locked after 6 failures");
-    assert!(headers.get("retry-after").is_some());
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let guesses: Vec<_> = (0..200)
+            .map(|i| {
+                let server = &server;
+                scope.spawn(move || {
+                    server
+                        .login_from("203.0.113.66", "victim", &format!("guess {i}"))
+                        .0
+                })
+            })
+            .collect();
+        guesses
+            .into_iter()
+            .map(|guess| guess.join().expect("guess thread"))
+            .collect()
+    });
+    let wrong = statuses.iter().filter(|&&s| s == 401).count();
+    let refused = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(
+        (wrong, refused),
+        (5, 195),
+        "200 parallel guesses: only the serial limit is hashed; statuses {statuses:?}"
+    );
     let metrics = server.get("/metrics").body;
     assert!(
-        metrics.contains("galaxy_login_throttled_total 2"),
+        metrics.contains("galaxy_login_failures_total 5"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("galaxy_login_throttled_total 195"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_stranger_cannot_lock_the_owner_out() {
+    let server = throttled_server();
+    assert_eq!(server.register("root2", "owner's password"), 201);
+    assert_eq!(
+        server
+            .login_from("198.51.100.7", "root2", "owner's password")
+            .0,
+        200,
+        "the owner logs in from home once"
+    );
+    // A stranger guesses until it backs off, then waits longer with every guess.
+    for guess in 0..5 {
+        assert_eq!(
+            server.login_from("203.0.113.66", "root2", "guess").0,
+            401,
+            "guess {guess}"
+        );
+    }
+    let (status, retry) = server.login_from("203.0.113.66", "root2", "owner's password");
+    assert_eq!(
+        status, 429,
+        "the stranger backs off, even with the right password"
+    );
+    assert_eq!(retry, Some(30), "first backoff");
+    // The owner, from home and from a new address, is not affected.
+    assert_eq!(
+        server
+            .login_from("198.51.100.7", "root2", "owner's password")
+            .0,
+        200
+    );
+    assert_eq!(
+        server
+            .login_from("192.0.2.44", "root2", "owner's password")
+            .0,
+        200
+    );
+
+    // A botnet: one guess from each of many addresses locks the account for
+    // addresses it has never seen log in, not for the owner's. With the stranger's
+    // five, seven more reach the account's limit of twelve.
+    for bot in 0..7 {
+        let address = format!("100.64.0.{bot}");
+        assert_eq!(
+            server.login_from(&address, "root2", "guess").0,
+            401,
+            "bot {bot}"
+        );
+    }
+    let (status, retry) = server.login_from("100.64.1.1", "root2", "owner's password");
+    assert_eq!(
+        status, 429,
+        "a new address is refused under a distributed attack"
+    );
+    assert!(retry.is_some_and(|s| (1..=300).contains(&s)), "{retry:?}");
+    assert_eq!(
+        server
+            .login_from("198.51.100.7", "root2", "owner's password")
+            .0,
+        200,
+        "the owner's known address still gets in"
+    );
+
+    // One source trying many names is locked whatever name it tries next.
+    assert_eq!(server.register("bystander", "the right one"), 201);
+    for name in 0..20 {
+        let guess = server.login_from("203.0.113.99", &format!("ghost{name}"), "x");
+        assert_eq!(guess.0, 401, "ghost {name}");
+    }
+    let (status, retry) = server.login_from("203.0.113.99", "bystander", "the right one");
+    assert_eq!(
+        (status, retry),
+        (429, Some(300)),
+        "the source waits one window"
+    );
+    assert_eq!(
+        server
+            .login_from("203.0.113.100", "bystander", "the right one")
+            .0,
+        200
+    );
+}
+
+#[test]
+fn registrations_are_throttled_and_big_bodies_refused_unread() {
+    let server = ServerProcess::start(None, &[("GALAXY_AUTH__MAX_REGISTRATIONS_PER_ADDRESS", "3")]);
+    for i in 0..3 {
+        assert_eq!(server.register(&format!("new{i}"), "a fine password"), 201);
+    }
+    let refused = server.post(
+        "/api/auth/register",
+        &json!({"username": "new3", "password": "a fine password"}).to_string(),
+        None,
+    );
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert!(refused.header("retry-after").is_some());
+    // A 2 MB username is refused by its size, whatever it says.
+    let huge = format!(r#"{{"username":"{}","password":"x"}}"#, "a".repeat(2 << 20));
+    for path in [
+        "/api/auth/login",
+        "/api/auth/register",
+        "/api/admin/command",
+    ] {
+        let reply = server.post(path, &huge, None);
+        assert_eq!(reply.status, 413, "{path}: {}", reply.body);
+    }
+    let metrics = server.get("/metrics").body;
+    assert!(
+        metrics.contains("galaxy_registrations_throttled_total 1"),
         "{metrics}"
     );
 }

@@ -2,14 +2,13 @@
 //! UDP and WebSocket, state sync, services, admin over the game connection, token
 //! replay, and the defences against malformed packets.
 
-use std::net::UdpSocket;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use galaxy_shared::components::HoldMode;
 use galaxy_shared::protocol::{CHANNEL_RELIABLE, ClientMessage, Event, Service, WireControls};
 use galaxy_tests::bot::{Bot, Login, Transport};
+use galaxy_tests::hostile::{Hostile, Sent, attack};
 use galaxy_tests::server::{ServerProcess, ServerSetup};
-use renetcode2::{ClientAuthentication, NetcodeClient};
 
 const PASSWORD: &str = "correct horse battery";
 const WAIT: Duration = Duration::from_secs(15);
@@ -187,90 +186,80 @@ fn a_replayed_connect_token_is_refused() {
     );
 }
 
-/// Connects a raw netcode client (no renet) so a test can send any payload the
-/// server will decrypt.
-fn raw_netcode_session(login: &Login, server: std::net::SocketAddr) -> (NetcodeClient, UdpSocket) {
-    let token = login.connect_token(Transport::Udp).expect("token");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970");
-    let mut client = NetcodeClient::new(
-        now,
-        ClientAuthentication::Secure {
-            connect_token: token,
-        },
-    )
-    .expect("client");
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    socket
-        .set_read_timeout(Some(Duration::from_millis(10)))
-        .expect("timeout");
-    let mut buffer = [0u8; 1500];
-    let mut last = Instant::now();
-    let deadline = Instant::now() + WAIT;
-    while !client.is_connected() && Instant::now() < deadline {
-        if let Some((packet, addr)) = client.update(last.elapsed()) {
-            socket.send_to(packet, addr).expect("send");
-        }
-        last = Instant::now();
-        if let Ok((len, _)) = socket.recv_from(&mut buffer) {
-            client.process_packet(&mut buffer[..len]);
-        }
-    }
-    assert!(
-        client.is_connected(),
-        "raw netcode client could not connect to {server}"
-    );
-    (client, socket)
-}
-
+/// Every hostile sequence a connected client sends, over UDP and over WebSocket:
+/// full-size renet slices that disagree on their count (the pair that indexed
+/// renet's slice table out of bounds), on both channels, reliable and unreliable;
+/// empty messages and far-future ids that grow renet's buffers; and datagrams with
+/// bad netcode prefixes or too short for their MAC from the connected address itself.
 #[test]
-fn malformed_packets_leave_the_server_running() {
+fn hostile_connected_clients_cannot_crash_the_server() {
     let server = ServerProcess::start(None, &[]);
-    let udp = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    // Netcode prefixes that claim 9–15 sequence bytes (panics before decryption).
-    for prefix in [0x94u8, 0xf5, 0xa6, 0x91] {
-        udp.send_to(&[prefix; 64], server.udp_addr).expect("send");
+    let mut hostiles = Vec::new();
+    for (name, transport) in [("mallory", Transport::Udp), ("oscar", Transport::WebSocket)] {
+        let login = Login::register_and_login(&server.http_url(), name, PASSWORD).expect("login");
+        let hostile = Hostile::connect(&login, transport, WAIT)
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+        hostiles.push(hostile);
     }
-    // Random datagrams of every size.
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    for _ in 0..2_000 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let len = (seed % 1_400) as usize;
-        let bytes: Vec<u8> = (0..len).map(|i| (seed >> (i % 56)) as u8).collect();
-        udp.send_to(&bytes, server.udp_addr).expect("send");
+    let mut sent = Vec::new();
+    for hostile in &mut hostiles {
+        sent.push(attack(hostile).expect("every hostile packet goes out"));
     }
-    // From an authenticated session: a renet slice whose index is past its count.
-    let login = Login::register_and_login(&server.http_url(), "mallory", PASSWORD).expect("login");
-    let (mut raw, socket) = raw_netcode_session(&login, server.udp_addr);
-    for payload in [
-        vec![2u8, 1, 0, 0, 5, 2, 1, 0xAA],
-        vec![3u8, 2, 1, 0, 9, 1, 1, 0xAA],
-        vec![2u8, 3, 0, 0, 0x41, 0x2c, 2, 1, 0xAA],
-    ] {
-        let (addr, packet) = raw.generate_payload_packet(&payload).expect("sealed");
-        socket.send_to(packet, addr).expect("send");
+    let settle = Instant::now() + Duration::from_millis(800);
+    while Instant::now() < settle {
+        for hostile in &mut hostiles {
+            hostile.pump();
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
-    std::thread::sleep(Duration::from_millis(500));
 
-    // Still alive: health, a new player, and the counters show what was dropped.
     assert_eq!(
         server.get("/health").status,
         200,
-        "server died:\n{}",
+        "a connected client's packets killed the server:\n{}",
         server.log()
     );
-    let mut bot = player(&server, "trent", Transport::Udp);
-    let metrics = server.get("/metrics").body;
-    let guarded = metric(&metrics, "galaxy_guarded_packets_total");
     assert!(
-        guarded >= 7.0,
-        "guarded packets counted: {guarded}\n{metrics}"
+        !server.log().contains("panicked"),
+        "the server panicked:\n{}",
+        server.log()
     );
+    let _trent = player(&server, "trent", Transport::Udp);
+    let metrics = server.get("/metrics").body;
+    let by_kind = |kind: &str| {
+        metric(
+            &metrics,
+            &format!("galaxy_guarded_packets_by_kind_total{{kind=\"{kind}\"}}"),
+        )
+    };
+    let total = |count: fn(&Sent) -> u32| f64::from(sent.iter().map(count).sum::<u32>());
+    assert_eq!(
+        by_kind("renet_slice"),
+        total(|s| s.slices),
+        "every hostile slice is dropped by the guard\n{metrics}"
+    );
+    assert_eq!(
+        by_kind("netcode_prefix") + by_kind("netcode_length"),
+        total(|s| s.bad_datagrams),
+        "every bad datagram from a connected address is dropped\n{metrics}"
+    );
+    assert_eq!(
+        by_kind("renet_message"),
+        total(|s| s.empty_messages),
+        "{metrics}"
+    );
+    assert_eq!(by_kind("renet_window"), total(|s| s.far_ids), "{metrics}");
+    assert_eq!(
+        by_kind("renet_header"),
+        total(|s| s.wrong_type),
+        "{metrics}"
+    );
+}
 
-    // A connected client that keeps sending garbage messages is cut off.
+#[test]
+fn a_client_that_keeps_sending_garbage_messages_is_cut_off() {
+    let server = ServerProcess::start(None, &[]);
+    let mut bot = player(&server, "trent", Transport::Udp);
     for i in 0..40u8 {
         bot.send_raw(CHANNEL_RELIABLE, vec![0xff, i, 0xff, 0xff]);
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::jwt::JwtKeys;
 use super::password;
 use super::rules::{MAX_PASSWORD, validate_password, validate_username};
-use super::throttle::{Throttle, retry_after_secs};
+use super::throttle::{Limits, Outcome, Source, Throttle, retry_after_secs};
 use crate::bridge::{Actor, AdminRequest, Bridge};
 use crate::config::{Config, NetConfig};
 use crate::db::{CreateError, Db, DbError, Player};
@@ -104,6 +104,8 @@ struct Api {
     bridge: Bridge,
     jwt: JwtKeys,
     throttle: Throttle,
+    /// Peers whose `X-Forwarded-For` is believed.
+    trusted_proxies: Vec<ipnet::IpNet>,
     netcode_key: [u8; 32],
     net: NetConfig,
     udp_public: SocketAddr,
@@ -124,11 +126,16 @@ pub async fn start_http(
     let host = config.net.public_host.trim();
     let udp_public = resolve(host, config.net.udp_addr.port()).await?;
     let ws_public = resolve(host, config.net.ws_addr.port()).await?;
+    let trusted_proxies = config
+        .auth
+        .trusted_proxy_ranges()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
     let api = Arc::new(Api {
         db,
         bridge,
         jwt: JwtKeys::new(&secrets.jwt, &config.auth),
-        throttle: Throttle::new(&config.auth),
+        throttle: Throttle::new(Limits::from_config(&config.auth)),
+        trusted_proxies,
         netcode_key: secrets.netcode,
         net: config.net.clone(),
         udp_public,
@@ -138,7 +145,7 @@ pub async fn start_http(
     password::warm_up().await;
     let listener = tokio::net::TcpListener::bind(config.net.http_addr).await?;
     let bound = listener.local_addr()?;
-    let app = router(api);
+    let app = router(api, config.net.max_http_body_bytes);
     tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(error) = axum::serve(listener, service).await {
@@ -148,7 +155,7 @@ pub async fn start_http(
     Ok(bound)
 }
 
-fn router(api: Arc<Api>) -> Router {
+fn router(api: Arc<Api>, max_body: usize) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -156,6 +163,7 @@ fn router(api: Arc<Api>) -> Router {
         .route("/api/auth/register", post(register))
         .route("/api/auth/login", post(login))
         .route("/api/admin/command", post(admin_command))
+        .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(api.clone(), count_requests))
         .with_state(api)
 }
@@ -204,6 +212,42 @@ fn unix_now() -> Duration {
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({ "error": message }))).into_response()
+}
+
+/// A 429 with the wait in `Retry-After`.
+fn too_many(message: &str, wait: Duration) -> Response {
+    let mut response = error(StatusCode::TOO_MANY_REQUESTS, message);
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(retry_after_secs(wait)),
+    );
+    response
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the
+/// nearest address in `X-Forwarded-For` that is not itself a trusted proxy. An
+/// entry that does not parse ends the walk at the last proxy that was trusted.
+fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|range| range.contains(ip));
+    let mut client = peer.to_canonical();
+    if !is_trusted(&client) {
+        return client;
+    }
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .flat_map(|value| value.to_str().unwrap_or("").split(','))
+        .collect::<Vec<_>>();
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            break;
+        };
+        client = ip.to_canonical();
+        if !is_trusted(&client) {
+            break;
+        }
+    }
+    client
 }
 
 /// A JSON body, or a 400 answer saying what is wrong with it.
@@ -289,7 +333,12 @@ async fn metrics(State(api): ApiState) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
-async fn register(State(api): ApiState, body: Bytes) -> Response {
+async fn register(
+    State(api): ApiState,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let credentials: Credentials = match parse(&body) {
         Ok(c) => c,
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
@@ -298,6 +347,11 @@ async fn register(State(api): ApiState, body: Bytes) -> Response {
         .and_then(|()| validate_password(&credentials.password))
     {
         return error(StatusCode::BAD_REQUEST, &reason);
+    }
+    let source = Source::of(client_address(peer.ip(), &headers, &api.trusted_proxies));
+    if let Err(wait) = api.throttle.begin_registration(source, Instant::now()) {
+        api.count(|m| &m.registrations_throttled);
+        return too_many("too many registrations from this address, try later", wait);
     }
     let hash = match password::hash(credentials.password).await {
         Ok(hash) => hash,
@@ -328,6 +382,7 @@ async fn register(State(api): ApiState, body: Bytes) -> Response {
 async fn login(
     State(api): ApiState,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let credentials: Credentials = match parse(&body) {
@@ -335,45 +390,50 @@ async fn login(
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
     };
     let Credentials { username, password } = credentials;
-    let address = peer.ip();
-    if let Err(wait) = api.throttle.check(address, &username, Instant::now()) {
-        api.count(|m| &m.login_throttled);
-        let mut response = error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many failed logins, try later",
-        );
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(retry_after_secs(wait)),
-        );
-        return response;
-    }
+    let address = client_address(peer.ip(), &headers, &api.trusted_proxies);
     // Names that cannot be accounts skip the lookup but still pay for a hash, and
-    // overlong passwords are refused before hashing them.
+    // count against their source only.
     let plausible_name = validate_username(&username).is_ok();
+    let attempt = match api.throttle.begin_login(
+        Source::of(address),
+        plausible_name.then_some(username.as_str()),
+        Instant::now(),
+    ) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            api.count(|m| &m.login_throttled);
+            return too_many("too many failed logins, try later", wait);
+        }
+    };
     let player = if plausible_name {
         match api.db.find_player_by_name(&username).await {
             Ok(player) => player,
-            Err(failure) => return api.db_down("login", &failure),
+            Err(failure) => {
+                // Not the client's fault: give the reservation back.
+                api.throttle
+                    .finish_login(attempt, Outcome::NoAccount, Instant::now());
+                return api.db_down("login", &failure);
+            }
         }
     } else {
         None
     };
+    // Overlong passwords are refused before hashing them.
     let verified = if password.chars().take(MAX_PASSWORD + 1).count() > MAX_PASSWORD {
         false
     } else {
         password::verify(password, player.as_ref().map(|p| p.password_hash.clone())).await
     };
+    let outcome = match (&player, verified) {
+        (Some(_), true) => Outcome::Success,
+        (Some(_), false) => Outcome::WrongPassword,
+        (None, _) => Outcome::NoAccount,
+    };
+    api.throttle.finish_login(attempt, outcome, Instant::now());
     let Some(player) = player.filter(|_| verified) else {
         api.count(|m| &m.login_failures);
-        api.throttle.record_failure(
-            address,
-            plausible_name.then_some(username.as_str()),
-            Instant::now(),
-        );
         return error(StatusCode::UNAUTHORIZED, "invalid username or password");
     };
-    api.throttle.record_success(&username);
     if player.banned {
         return error(StatusCode::FORBIDDEN, "this account is banned");
     }
@@ -510,6 +570,47 @@ mod tests {
             HeaderValue::from_static("Basic dXNlcg=="),
         );
         assert_eq!(bearer(&headers), None);
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = ["127.0.0.1/32", "10.0.0.0/8"]
+            .iter()
+            .map(|r| r.parse().expect("range"))
+            .collect();
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.9, 10.1.2.3"),
+        );
+        assert_eq!(
+            client_address(ip("127.0.0.1"), &headers, &trusted),
+            ip("203.0.113.9"),
+            "the nearest untrusted hop, not the spoofable leftmost one"
+        );
+        assert_eq!(
+            client_address(ip("192.0.2.1"), &headers, &trusted),
+            ip("192.0.2.1"),
+            "an untrusted peer's header is ignored"
+        );
+        assert_eq!(
+            client_address(ip("::ffff:192.0.2.1"), &headers, &trusted),
+            ip("192.0.2.1")
+        );
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("junk, 10.0.0.2"),
+        );
+        assert_eq!(
+            client_address(ip("127.0.0.1"), &headers, &trusted),
+            ip("10.0.0.2"),
+            "an unparsable hop ends the walk at the last trusted proxy"
+        );
+        assert_eq!(
+            client_address(ip("127.0.0.1"), &HeaderMap::new(), &trusted),
+            ip("127.0.0.1")
+        );
     }
 
     #[test]

@@ -152,14 +152,12 @@ mod tests {
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef0123";
 
     fn auth() -> AuthConfig {
-        AuthConfig {
-            session_lifetime_s: 3600,
-            issuer: "galaxy".into(),
-            audience: "galaxy-players".into(),
-            max_failures_per_address: 20,
-            max_failures_per_username: 5,
-            throttle_window_s: 300,
-        }
+        let shipped =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/galaxy.toml");
+        let config =
+            crate::config::Config::load_from(&shipped, Vec::new()).expect("shipped config");
+        assert_eq!(config.auth.session_lifetime_s, 3600);
+        config.auth
     }
 
     fn now() -> u64 {

@@ -1,8 +1,8 @@
 //! Password hashing with argon2id at OWASP's minimum cost (m = 19 MiB, t = 2, p = 1).
 //!
 //! Hashing costs tens of milliseconds and 19 MiB, so it runs on tokio's blocking
-//! pool, never on a tick, and a semaphore bounds how many run at once so a flood of
-//! logins cannot exhaust memory. A login for an unknown name verifies against a
+//! pool, never on a tick, and semaphores bound how many run at once so a flood
+//! cannot exhaust memory: one pool for logins, a separate one for registrations. A login for an unknown name verifies against a
 //! dummy hash so it takes as long as a wrong password.
 
 use std::sync::LazyLock;
@@ -29,11 +29,15 @@ pub enum PasswordError {
     Task(String),
 }
 
-/// Hashes running at once; each holds 19 MiB.
-static PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
+/// Login verifications running at once; each holds 19 MiB.
+static LOGIN_PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     Semaphore::new(cores.max(2))
 });
+
+/// Registration hashes running at once: a pool of their own, so a flood of
+/// registrations queues behind itself and never takes a login's place.
+static REGISTER_PERMITS: Semaphore = Semaphore::const_new(1);
 
 /// Verified instead of a real hash when the user does not exist.
 static DUMMY_HASH: LazyLock<String> =
@@ -72,7 +76,7 @@ pub async fn warm_up() {
 
 /// Hashes on the blocking pool.
 pub async fn hash(password: String) -> Result<String, PasswordError> {
-    let _permit = PERMITS
+    let _permit = REGISTER_PERMITS
         .acquire()
         .await
         .map_err(|e| PasswordError::Task(e.to_string()))?;
@@ -84,7 +88,7 @@ pub async fn hash(password: String) -> Result<String, PasswordError> {
 /// Verifies on the blocking pool; `None` (unknown user) checks the dummy hash and
 /// answers false, taking the same time as a wrong password.
 pub async fn verify(password: String, hash: Option<String>) -> bool {
-    let Ok(_permit) = PERMITS.acquire().await else {
+    let Ok(_permit) = LOGIN_PERMITS.acquire().await else {
         return false;
     };
     let known = hash.is_some();

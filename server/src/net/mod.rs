@@ -1,7 +1,6 @@
 //! Networking: the renet server with native UDP and WebSocket clients, sessions,
 //! message handling and state sync.
 
-pub mod guard;
 pub mod session;
 pub mod sync;
 pub mod transport;
@@ -22,6 +21,7 @@ pub fn plugin(app: &mut App) {
     app.add_plugins(RenetServerPlugin)
         .insert_resource(RenetServer::new(connection_config()))
         .init_resource::<Sessions>()
+        .init_resource::<session::Leaving>()
         .add_systems(
             PreUpdate,
             (receive_packets
@@ -40,7 +40,8 @@ pub fn plugin(app: &mut App) {
             (
                 session::forward_ship_events,
                 session::announce_clock_changes,
-                session::forward_admin_answers,
+                session::forward_console_replies,
+                session::carry_out_disconnects,
                 sync::send_states,
                 send_packets.in_set(RenetSend),
             )

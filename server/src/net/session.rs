@@ -13,17 +13,20 @@ use bevy_renet2::prelude::{RenetServer, ServerEvent};
 use galaxy_shared::components::{Controls, Ship};
 use galaxy_shared::protocol::{
     BodyInfo, CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, ErrorCode, Event,
-    MAX_CLIENT_MESSAGE, MAX_SERVER_MESSAGE, PROTOCOL_VERSION, Role, ServerMessage, Service,
-    ShipInfo, TokenUserData, Welcome, WireControls, decode, encode,
+    MAX_CLIENT_MESSAGE, MAX_SERVER_MESSAGE, PROTOCOL_VERSION, RELIABLE_CHANNEL_MEMORY, Role,
+    ServerMessage, Service, ShipInfo, TokenUserData, Welcome, WireControls, decode, encode,
 };
 use glam::DVec3;
 use renet2::ClientId;
 
 use super::transport::GuardedTransport;
-use crate::admin::{AdminAnswer, AdminLine, ReplyTo};
+use crate::admin::{AdminLine, ReplyTo};
 use crate::bridge::{Actor, Bridge};
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
+use crate::roster::{
+    BannedNames, ConsoleReply, DisconnectPlayer, OnlinePlayer, PlayerConnected, Roster,
+};
 use crate::ships::spawn::{SpawnRng, ship_bundle, spawn_slot};
 use crate::ships::{Owner, ShipAction, ShipCommand, ShipEvent, ShipEventKind};
 use crate::tick::SimClock;
@@ -56,13 +59,44 @@ pub struct Session {
     pub acked: u64,
     /// Own-ship states sent recently, as the client reconstructs them, by tick.
     pub sent: std::collections::VecDeque<(u64, galaxy_shared::delta::OwnMotion)>,
-    /// When a client being cut off is disconnected (real s): late enough for the
-    /// error message telling it why to go out first.
-    cut_off_at: Option<f64>,
 }
 
-/// Time between telling a garbage sender why and disconnecting it (s).
-const CUT_OFF_DELAY: f64 = 0.25;
+/// Longest wait between telling a client why it is cut off and disconnecting it,
+/// if it has not acknowledged the reason before (s).
+const GOODBYE_TIMEOUT: f64 = 1.0;
+
+/// Clients told why they are being disconnected, with the deadline (real s). Their
+/// messages are dropped; they are disconnected once everything sent to them on the
+/// reliable channel (the reason) is acknowledged, or at the deadline.
+#[derive(Resource, Debug, Default)]
+pub struct Leaving(HashMap<ClientId, f64>);
+
+impl Leaving {
+    /// Tells `client` why it is cut off and schedules the disconnect.
+    fn say_goodbye(
+        &mut self,
+        server: &mut RenetServer,
+        client: ClientId,
+        code: ErrorCode,
+        reason: &str,
+        now: f64,
+    ) {
+        send(
+            server,
+            client,
+            CHANNEL_RELIABLE,
+            &ServerMessage::Error {
+                code,
+                message: reason.to_owned(),
+            },
+        );
+        self.0.entry(client).or_insert(now + GOODBYE_TIMEOUT);
+    }
+
+    fn contains(&self, client: ClientId) -> bool {
+        self.0.contains_key(&client)
+    }
+}
 
 /// Connected players by client id.
 #[derive(Resource, Debug, Default)]
@@ -70,10 +104,10 @@ pub struct Sessions(pub HashMap<ClientId, Session>);
 
 impl Sessions {
     /// The client of a player, if connected.
-    pub fn client_of(&self, player_name: &str) -> Option<ClientId> {
+    pub fn client_of(&self, player: u64) -> Option<ClientId> {
         self.0
             .iter()
-            .find(|(_, s)| s.name.eq_ignore_ascii_case(player_name))
+            .find(|(_, s)| s.player == player)
             .map(|(&client, _)| client)
     }
 }
@@ -101,8 +135,16 @@ pub(super) fn handle_connections(
         Res<SimClock>,
     ),
     bridge: Res<Bridge>,
+    players: (
+        ResMut<Roster>,
+        Res<BannedNames>,
+        ResMut<Leaving>,
+        MessageWriter<PlayerConnected>,
+        Res<Time<Real>>,
+    ),
 ) {
     let (config, spec, bodies, mut rng, clock) = spawn;
+    let (mut roster, banned, mut leaving, mut connected, time) = players;
     for event in events.read() {
         match *event {
             ServerEvent::ClientConnected { client_id } => {
@@ -117,6 +159,17 @@ pub(super) fn handle_connections(
                     server.disconnect(client_id);
                     continue;
                 };
+                if banned.contains(&data.name) {
+                    info!(client_id, player = %data.name, "banned player refused");
+                    leaving.say_goodbye(
+                        &mut server,
+                        client_id,
+                        ErrorCode::Banned,
+                        "this account is banned",
+                        time.elapsed_secs_f64(),
+                    );
+                    continue;
+                }
                 if let Some((&old, _)) = sessions.0.iter().find(|(_, s)| s.player == data.player) {
                     info!(player = %data.name, "player connected again; closing the older session");
                     server.disconnect(old);
@@ -164,6 +217,17 @@ pub(super) fn handle_connections(
                     &ServerMessage::Welcome(Box::new(welcome)),
                 );
                 info!(client_id, player = %data.name, role = data.role.as_str(), "player connected");
+                roster.0.insert(
+                    data.player,
+                    OnlinePlayer {
+                        name: data.name.clone(),
+                        role: data.role,
+                        ship,
+                    },
+                );
+                connected.write(PlayerConnected {
+                    player: data.player,
+                });
                 sessions.0.insert(
                     client_id,
                     Session {
@@ -178,7 +242,6 @@ pub(super) fn handle_connections(
                         credit: 0.0,
                         acked: 0,
                         sent: std::collections::VecDeque::new(),
-                        cut_off_at: None,
                     },
                 );
             }
@@ -186,7 +249,9 @@ pub(super) fn handle_connections(
                 client_id,
                 ref reason,
             } => {
+                leaving.0.remove(&client_id);
                 if let Some(session) = sessions.0.remove(&client_id) {
+                    roster.0.remove(&session.player);
                     // The ship coasts on while its player is away.
                     if let Ok((_, _, mut throttle)) = ships.get_mut(session.ship) {
                         throttle.0 = 0.0;
@@ -223,17 +288,24 @@ pub(super) fn read_client_messages(
     time: Res<Time<Real>>,
     config: Res<Config>,
     bridge: Res<Bridge>,
+    mut leaving: ResMut<Leaving>,
 ) {
     let now = time.elapsed_secs_f64();
+    leaving.0.retain(|&client, &mut deadline| {
+        for channel in [CHANNEL_RELIABLE, CHANNEL_UNRELIABLE] {
+            while server.receive_message(client, channel).is_some() {}
+        }
+        let told =
+            server.channel_available_memory(client, CHANNEL_RELIABLE) >= RELIABLE_CHANNEL_MEMORY;
+        if told || now >= deadline {
+            server.disconnect(client);
+            return false;
+        }
+        true
+    });
     let mut to_cut = Vec::new();
     for (&client, session) in &mut sessions.0 {
-        if let Some(at) = session.cut_off_at {
-            for channel in [CHANNEL_RELIABLE, CHANNEL_UNRELIABLE] {
-                while server.receive_message(client, channel).is_some() {}
-            }
-            if now >= at {
-                server.disconnect(client);
-            }
+        if leaving.contains(client) {
             continue;
         }
         for channel in [CHANNEL_RELIABLE, CHANNEL_UNRELIABLE] {
@@ -265,7 +337,6 @@ pub(super) fn read_client_messages(
                         session.bad_streak += 1;
                         debug!(client, %error, "bad message from client");
                         if session.bad_streak > config.net.max_bad_messages {
-                            session.cut_off_at = Some(now + CUT_OFF_DELAY);
                             to_cut.push(client);
                             break;
                         }
@@ -279,14 +350,12 @@ pub(super) fn read_client_messages(
             client,
             "client kept sending malformed messages; disconnecting"
         );
-        send(
+        leaving.say_goodbye(
             &mut server,
             client,
-            CHANNEL_RELIABLE,
-            &ServerMessage::Error {
-                code: ErrorCode::BadMessage,
-                message: "too many malformed messages".into(),
-            },
+            ErrorCode::BadMessage,
+            "too many malformed messages",
+            now,
         );
         bridge
             .metrics
@@ -349,7 +418,7 @@ fn apply(
             admin_lines.write(AdminLine {
                 actor,
                 line,
-                reply_to: ReplyTo::Client(client),
+                reply_to: ReplyTo::Player(session.player),
             });
         }
         ClientMessage::Ping { nonce } => send(
@@ -406,15 +475,41 @@ pub(super) fn announce_clock_changes(
     }
 }
 
-pub(super) fn forward_admin_answers(
-    mut answers: MessageReader<AdminAnswer>,
+pub(super) fn forward_console_replies(
+    mut replies: MessageReader<ConsoleReply>,
+    sessions: Res<Sessions>,
     mut server: ResMut<RenetServer>,
 ) {
-    for answer in answers.read() {
-        let message = ServerMessage::AdminReply {
-            ok: answer.reply.ok,
-            output: answer.reply.output.clone(),
+    for ConsoleReply { player, reply } in replies.read() {
+        let Some(client) = sessions.client_of(*player) else {
+            continue;
         };
-        send(&mut server, answer.client, CHANNEL_RELIABLE, &message);
+        let message = ServerMessage::AdminReply {
+            ok: reply.ok,
+            output: reply.output.clone(),
+        };
+        send(&mut server, client, CHANNEL_RELIABLE, &message);
+    }
+}
+
+/// Carries out the disconnects other plugins ask for (kick, ban).
+pub(super) fn carry_out_disconnects(
+    mut requests: MessageReader<DisconnectPlayer>,
+    sessions: Res<Sessions>,
+    mut leaving: ResMut<Leaving>,
+    mut server: ResMut<RenetServer>,
+    time: Res<Time<Real>>,
+) {
+    for DisconnectPlayer {
+        player,
+        code,
+        reason,
+    } in requests.read()
+    {
+        let Some(client) = sessions.client_of(*player) else {
+            continue;
+        };
+        info!(client, player, %reason, "disconnecting a player");
+        leaving.say_goodbye(&mut server, client, *code, reason, time.elapsed_secs_f64());
     }
 }

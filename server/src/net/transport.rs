@@ -3,14 +3,16 @@
 //!
 //! renet2's own transport hands every datagram straight to netcode and every
 //! decrypted payload straight to renet; this one runs the same pipeline but checks
-//! each step first (see [`super::guard`]), and counts bytes for the metrics.
+//! each step first (see [`galaxy_shared::guard`]), and counts bytes for the metrics.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bevy::prelude::*;
+use galaxy_shared::guard::{ClientGuard, check_netcode_packet};
 use renet2::{ClientId, RenetServer};
 use renet2_netcode::{NativeSocket, ServerSocket, WebSocketServer, WebSocketServerConfig};
 use renetcode2::{
@@ -18,7 +20,6 @@ use renetcode2::{
     ServerSocketConfig,
 };
 
-use super::guard::{netcode_packet_is_safe, renet_payload_is_safe};
 use crate::bridge::Metrics;
 
 /// Socket index of native UDP clients (matches their connect tokens).
@@ -51,6 +52,8 @@ pub struct GuardedTransport {
     sockets: Vec<Box<dyn ServerSocket>>,
     netcode: NetcodeServer,
     buffer: Box<[u8; NETCODE_MAX_PACKET_BYTES]>,
+    /// Per-connection packet guards, from connect to disconnect.
+    guards: HashMap<ClientId, ClientGuard>,
     udp_addr: SocketAddr,
     ws_addr: SocketAddr,
 }
@@ -105,6 +108,7 @@ impl GuardedTransport {
             sockets,
             netcode,
             buffer: Box::new([0; NETCODE_MAX_PACKET_BYTES]),
+            guards: HashMap::new(),
             udp_addr,
             ws_addr,
         })
@@ -148,20 +152,20 @@ impl GuardedTransport {
                 metrics
                     .bytes_received
                     .fetch_add(len as u64, Ordering::Relaxed);
-                if !netcode_packet_is_safe(&self.buffer[..len]) {
-                    metrics.guarded_packets.fetch_add(1, Ordering::Relaxed);
+                if let Err(rejection) = check_netcode_packet(&self.buffer[..len]) {
+                    metrics.count_guarded(rejection);
                     debug!(%addr, "dropped a datagram with an invalid netcode prefix");
                     continue;
                 }
                 let result = self
                     .netcode
                     .process_packet(socket_id, addr, &mut self.buffer[..len]);
-                handle(result, &mut self.sockets, renet, metrics);
+                handle(result, &mut self.sockets, &mut self.guards, renet, metrics);
             }
         }
         for client in self.netcode.clients_id() {
             let result = self.netcode.update_client(client);
-            handle(result, &mut self.sockets, renet, metrics);
+            handle(result, &mut self.sockets, &mut self.guards, renet, metrics);
         }
         let gone: Vec<ClientId> = self
             .netcode
@@ -170,7 +174,7 @@ impl GuardedTransport {
             .collect();
         for client in gone {
             let result = self.netcode.disconnect(client);
-            handle(result, &mut self.sockets, renet, metrics);
+            handle(result, &mut self.sockets, &mut self.guards, renet, metrics);
         }
         for socket in &mut self.sockets {
             socket.postupdate();
@@ -206,6 +210,7 @@ impl GuardedTransport {
                 }
             }
             if lost {
+                self.guards.remove(&client);
                 renet.remove_connection(client);
                 let _ = self.netcode.disconnect(client);
             }
@@ -216,7 +221,7 @@ impl GuardedTransport {
     pub fn disconnect_all(&mut self, renet: &mut RenetServer, metrics: &Metrics) {
         for client in self.netcode.clients_id() {
             let result = self.netcode.disconnect(client);
-            handle(result, &mut self.sockets, renet, metrics);
+            handle(result, &mut self.sockets, &mut self.guards, renet, metrics);
         }
     }
 }
@@ -224,6 +229,7 @@ impl GuardedTransport {
 fn handle(
     result: ServerResult,
     sockets: &mut [Box<dyn ServerSocket>],
+    guards: &mut HashMap<ClientId, ClientGuard>,
     renet: &mut RenetServer,
     metrics: &Metrics,
 ) {
@@ -266,11 +272,16 @@ fn handle(
             socket_id,
         } => send(sockets, socket_id, addr, payload),
         ServerResult::Payload { client_id, payload } => {
-            if !renet_payload_is_safe(payload) {
-                metrics.guarded_packets.fetch_add(1, Ordering::Relaxed);
+            let Some(guard) = guards.get_mut(&client_id) else {
+                debug!(client_id, "payload for a connection without a guard");
+                return;
+            };
+            if let Err(rejection) = guard.check_renet_payload(payload) {
+                metrics.count_guarded(rejection);
                 debug!(
                     client_id,
-                    "dropped a renet packet with an invalid slice header"
+                    kind = rejection.as_str(),
+                    "dropped a renet packet"
                 );
             } else if renet.process_packet_from(payload, client_id).is_err() {
                 debug!(client_id, "payload for an unknown renet connection");
@@ -283,7 +294,9 @@ fn handle(
             socket_id,
             ..
         } => {
-            renet.add_connection(client_id, sockets[socket_id].is_reliable());
+            let reliable = sockets[socket_id].is_reliable();
+            guards.insert(client_id, ClientGuard::new(reliable));
+            renet.add_connection(client_id, reliable);
             send(sockets, socket_id, addr, payload);
         }
         ServerResult::ClientDisconnected {
@@ -292,6 +305,7 @@ fn handle(
             payload,
             socket_id,
         } => {
+            guards.remove(&client_id);
             renet.remove_connection(client_id);
             if let Some(payload) = payload {
                 send(sockets, socket_id, addr, payload);

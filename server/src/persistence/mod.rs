@@ -10,7 +10,7 @@
 //! back after logging out or a restart (`net::session` looks ships up by owner).
 
 pub mod cli;
-pub mod format;
+pub use galaxy_formats::snapshot as format;
 pub mod store;
 pub mod world;
 mod writer;
@@ -314,9 +314,21 @@ mod tests {
         snapshot.body_names = app.world().resource::<Bodies>().catalog.names.clone();
         snapshot.ships[0].dominant_body = 999;
         assert!(matches!(
-            world::restore(target.world_mut(), snapshot),
+            world::restore(target.world_mut(), snapshot.clone()),
             Err(world::RestoreError::Inconsistent(_))
         ));
+        // Rows that decode but hold a NaN or an overfull tank leave the world as it was.
+        snapshot.ships[0].dominant_body = 0;
+        snapshot.ships[1].velocity.x = f64::NAN;
+        let error = world::restore(target.world_mut(), snapshot.clone()).expect_err("NaN ship");
+        assert!(error.to_string().contains("not finite"), "{error}");
+        snapshot.ships[1].velocity.x = 0.0;
+        snapshot.ships[2].fuel = 1.0e9;
+        let error = world::restore(target.world_mut(), snapshot).expect_err("overfull tank");
+        assert!(error.to_string().contains("tank"), "{error}");
+        let mut ships = target.world_mut().query::<&Ship>();
+        assert_eq!(ships.iter(target.world()).count(), 0, "nothing was spawned");
+        assert_eq!(target.world().resource::<SimClock>().tick, before);
     }
 
     /// A fresh SQLite file in the temp dir, removed on drop.

@@ -8,7 +8,8 @@ use galaxy_shared::components::{
     WheelMomentum,
 };
 
-use super::format::{ClockRecord, ShipRecord, WorldSnapshot};
+use super::format::{ClockRecord, Limits, ShipRecord, WorldSnapshot};
+use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
 use crate::ships::Owner;
 use crate::ships::flight::{DominantBody, PositionCarry};
@@ -118,6 +119,13 @@ pub fn check(world: &World, snapshot: &WorldSnapshot) -> Result<(), RestoreError
             "body arrays of lengths {lengths:?} for {n} bodies"
         )));
     }
+    let limits = Limits {
+        max_time_scale: world.resource::<Config>().tick.max_time_scale,
+        fuel_capacity: world.resource::<ShipSpec>().fuel_capacity,
+    };
+    snapshot
+        .validate(&limits)
+        .map_err(RestoreError::Inconsistent)?;
     for ship in &snapshot.ships {
         let body = match ship.flight {
             FlightState::Flying => None,

@@ -11,7 +11,7 @@ use galaxy_shared::components::{
 };
 
 use super::flight::PositionCarry;
-use super::spawn::{SpawnRng, spawn_slot};
+use super::spawn::{OrbitSlot, SpawnRng, spawn_slot};
 use crate::SimSystems;
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
@@ -47,6 +47,8 @@ pub enum ShipAction {
     Refuel,
     /// Respawn in the spawn orbit with a full tank.
     Reset,
+    /// Move into this orbit at once, keeping fuel and controls (admin `teleport`).
+    Teleport(OrbitSlot),
 }
 
 /// Something that happened to a ship, for its player.
@@ -207,20 +209,57 @@ fn apply(
         },
         ShipAction::Reset => {
             let slot = spawn_slot(config, bodies, rng);
-            position.0 = slot.position;
-            carry.0 = Default::default();
-            velocity.0 = slot.velocity;
-            attitude.0 = slot.attitude;
-            rate.0 = Default::default();
             wheels.0 = Default::default();
             fuel.0 = spec.fuel_capacity;
             throttle.0 = 0.0;
             *controls = Controls::default();
-            // A reset is answered by its own event, not reported as a lift-off.
-            *flight.bypass_change_detection() = FlightState::Flying;
+            place(
+                slot,
+                (&mut position, &mut carry, &mut velocity),
+                &mut attitude,
+                &mut rate,
+                &mut flight,
+            );
             Ok(Some(ShipEventKind::Reset))
         }
+        ShipAction::Teleport(slot) => {
+            if !(slot.position.is_finite()
+                && slot.velocity.is_finite()
+                && slot.attitude.is_finite())
+            {
+                return Err("teleport target is not finite".into());
+            }
+            place(
+                slot,
+                (&mut position, &mut carry, &mut velocity),
+                &mut attitude,
+                &mut rate,
+                &mut flight,
+            );
+            Ok(None)
+        }
     }
+}
+
+/// Puts a ship into an orbit slot, flying and not turning.
+fn place(
+    slot: OrbitSlot,
+    (position, carry, velocity): (
+        &mut Mut<Position>,
+        &mut Mut<PositionCarry>,
+        &mut Mut<Velocity>,
+    ),
+    attitude: &mut Mut<Attitude>,
+    rate: &mut Mut<AngularVelocity>,
+    flight: &mut Mut<FlightState>,
+) {
+    position.0 = slot.position;
+    carry.0 = Default::default();
+    velocity.0 = slot.velocity;
+    attitude.0 = slot.attitude;
+    rate.0 = Default::default();
+    // Answered by its own event (or none), not reported as a lift-off.
+    *flight.bypass_change_detection() = FlightState::Flying;
 }
 
 fn report_flight_changes(

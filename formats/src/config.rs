@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use bevy::prelude::Resource;
+use bevy_ecs::resource::Resource;
 use galaxy_shared::physics::attitude::AttitudeSpec;
 use galaxy_shared::physics::integrator::BodyIntegrator;
 use galaxy_shared::physics::rocket::exhaust_velocity;
@@ -173,6 +173,8 @@ pub struct NetConfig {
     pub client_timeout_s: i32,
     /// Bad messages a client may send in a row before it is disconnected.
     pub max_bad_messages: u32,
+    /// Largest HTTP request body; longer ones are refused before they are read (bytes).
+    pub max_http_body_bytes: usize,
 }
 
 /// `[auth]`: accounts, tokens and login throttling.
@@ -185,12 +187,51 @@ pub struct AuthConfig {
     pub issuer: String,
     /// JWT `aud`.
     pub audience: String,
-    /// Failed logins allowed per client address within the window.
+    /// Failed logins per source (IPv4 address or IPv6 /64) per window, then the
+    /// source is refused for one window.
     pub max_failures_per_address: u32,
-    /// Failed logins allowed per username within the window, from any address.
+    /// Failed logins from one source against one account before that pair backs off.
     pub max_failures_per_username: u32,
-    /// Window of the failure counts, and the lockout once exceeded (s).
+    /// Failed logins against one account per window from all sources, then only
+    /// sources that logged in to it before are let through.
+    pub max_failures_per_account: u32,
+    /// Window of the failure counts, and the lockout of a source (s).
     pub throttle_window_s: u64,
+    /// First backoff of a source and account pair, doubling per failure (s).
+    pub backoff_base_s: u64,
+    /// Longest backoff (s).
+    pub backoff_max_s: u64,
+    /// How long a successful login keeps its source known to the account (s).
+    pub known_source_ttl_s: u64,
+    /// Most keys in each throttle table; past it the least recently used is dropped.
+    pub throttle_table_entries: usize,
+    /// Registrations per source per registration window.
+    pub max_registrations_per_address: u32,
+    /// Window of the registration count (s).
+    pub registration_window_s: u64,
+    /// Peers (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl AuthConfig {
+    /// The trusted proxy ranges; a bare address is a range of one.
+    pub fn trusted_proxy_ranges(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "auth.trusted_proxies",
+                            format!("`{entry}` is neither an address nor a CIDR range"),
+                        )
+                    })
+            })
+            .collect()
+    }
 }
 
 /// `[persistence]`: database and snapshots.
@@ -356,6 +397,32 @@ impl Config {
             ),
             ("auth.throttle_window_s", self.auth.throttle_window_s as f64),
             (
+                "auth.max_failures_per_account",
+                f64::from(self.auth.max_failures_per_account),
+            ),
+            ("auth.backoff_base_s", self.auth.backoff_base_s as f64),
+            ("auth.backoff_max_s", self.auth.backoff_max_s as f64),
+            (
+                "auth.known_source_ttl_s",
+                self.auth.known_source_ttl_s as f64,
+            ),
+            (
+                "auth.throttle_table_entries",
+                self.auth.throttle_table_entries as f64,
+            ),
+            (
+                "auth.max_registrations_per_address",
+                f64::from(self.auth.max_registrations_per_address),
+            ),
+            (
+                "auth.registration_window_s",
+                self.auth.registration_window_s as f64,
+            ),
+            (
+                "net.max_http_body_bytes",
+                self.net.max_http_body_bytes as f64,
+            ),
+            (
                 "persistence.snapshot_interval_s",
                 self.persistence.snapshot_interval_s,
             ),
@@ -380,6 +447,7 @@ impl Config {
                 format!("`{url}` is neither sqlite: nor postgres://"),
             ));
         }
+        self.auth.trusted_proxy_ranges()?;
         if self.net.public_host.trim().is_empty() {
             return Err(invalid("net.public_host", "must not be empty".into()));
         }

@@ -32,7 +32,7 @@ pub struct WorldSnapshot {
     pub ships: Vec<ShipRecord>,
 }
 
-/// [`crate::tick::SimClock`] as stored.
+/// The server's simulation clock as stored.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClockRecord {
     /// Ticks run.
@@ -76,6 +76,15 @@ pub struct ShipRecord {
     pub flight: FlightState,
     /// N-body slot of the dominant body.
     pub dominant_body: usize,
+}
+
+/// The ranges a restored world must fall in, from the configuration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    /// Largest time scale an admin may set.
+    pub max_time_scale: f64,
+    /// A ship's tank (kg).
+    pub fuel_capacity: f64,
 }
 
 /// Why a blob cannot be read.
@@ -170,6 +179,88 @@ impl WorldSnapshot {
         Ok(snapshot)
     }
 
+    /// Checks what decoding cannot: every number finite and in range, one ship per
+    /// owner. A row can decode and still hold a NaN or a full-and-a-half tank
+    /// (written by a buggy build, or edited by hand); restoring it would poison
+    /// the world, so it is refused with the first reason found.
+    pub fn validate(&self, limits: &Limits) -> Result<(), String> {
+        let clock = &self.clock;
+        if !(clock.game_time.is_finite() && clock.game_time_carry.is_finite()) {
+            return Err("the game time is not finite".into());
+        }
+        if !(clock.time_scale.is_finite()
+            && (0.0..=limits.max_time_scale).contains(&clock.time_scale))
+        {
+            return Err(format!(
+                "time scale {} is outside 0..={}",
+                clock.time_scale, limits.max_time_scale
+            ));
+        }
+        let bodies = &self.bodies;
+        let vectors = [
+            &bodies.positions,
+            &bodies.velocities,
+            &bodies.position_carry,
+            &bodies.velocity_carry,
+        ];
+        if vectors.iter().any(|v| v.iter().any(|x| !x.is_finite())) {
+            return Err("a body state is not finite".into());
+        }
+        if bodies.gms.iter().any(|gm| !(gm.is_finite() && *gm > 0.0)) {
+            return Err("a body GM is not a positive number".into());
+        }
+        let mut owners = std::collections::HashSet::new();
+        for ship in &self.ships {
+            let name = &ship.name;
+            let vectors = [
+                ship.position,
+                ship.position_carry,
+                ship.velocity,
+                ship.angular_velocity,
+                ship.wheel_momentum,
+            ];
+            if vectors.iter().any(|v| !v.is_finite()) {
+                return Err(format!("ship `{name}` has a state that is not finite"));
+            }
+            if !(ship.attitude.is_finite() && (ship.attitude.length() - 1.0).abs() < 1e-6) {
+                return Err(format!(
+                    "ship `{name}` has an attitude that is not a rotation"
+                ));
+            }
+            if !(ship.fuel.is_finite() && (0.0..=limits.fuel_capacity).contains(&ship.fuel)) {
+                return Err(format!(
+                    "ship `{name}` holds {} kg of fuel in a {} kg tank",
+                    ship.fuel, limits.fuel_capacity
+                ));
+            }
+            if !(ship.throttle.is_finite() && (0.0..=1.0).contains(&ship.throttle)) {
+                return Err(format!(
+                    "ship `{name}` has throttle {} outside 0..1",
+                    ship.throttle
+                ));
+            }
+            if let Controls::Rates(rates) = ship.controls
+                && !(rates.is_finite() && rates.abs().max_element() <= 1.0)
+            {
+                return Err(format!("ship `{name}` has rotation commands outside -1..1"));
+            }
+            if let FlightState::Landed { offset, .. } | FlightState::Destroyed { offset, .. } =
+                ship.flight
+                && !offset.is_finite()
+            {
+                return Err(format!(
+                    "ship `{name}` rests at an offset that is not finite"
+                ));
+            }
+            if let Some((player, _)) = &ship.owner
+                && !owners.insert(*player)
+            {
+                return Err(format!("player {player} owns more than one ship"));
+            }
+        }
+        Ok(())
+    }
+
     /// A hash of the simulated state, the tick excluded: equal hashes mean the same
     /// world bit for bit (ships compared in owner order).
     pub fn state_hash(&self) -> u64 {
@@ -227,7 +318,51 @@ mod tests {
     use super::*;
     use galaxy_shared::components::HoldMode;
 
-    pub(crate) fn sample() -> WorldSnapshot {
+    const LIMITS: Limits = Limits {
+        max_time_scale: 100_000.0,
+        fuel_capacity: 40_000.0,
+    };
+
+    #[test]
+    fn rows_that_decode_but_break_the_rules_are_refused_with_a_reason() {
+        let two_ships = || {
+            let mut snapshot = sample();
+            let mut other = snapshot.ships[0].clone();
+            other.name = "ship of bob".into();
+            other.owner = Some((8, "bob".into()));
+            snapshot.ships.push(other);
+            snapshot
+        };
+        assert_eq!(two_ships().validate(&LIMITS), Ok(()));
+        let cases: [(fn(&mut WorldSnapshot), &str); 9] = [
+            (|s| s.clock.game_time = f64::NAN, "game time"),
+            (|s| s.clock.time_scale = 1.0e6, "time scale"),
+            (|s| s.bodies.velocities[1].y = f64::INFINITY, "body state"),
+            (|s| s.bodies.gms[0] = -1.0, "GM"),
+            (|s| s.ships[0].position.x = f64::NAN, "not finite"),
+            (|s| s.ships[0].fuel = 40_001.0, "tank"),
+            (|s| s.ships[1].throttle = 1.5, "throttle"),
+            (
+                |s| s.ships[0].attitude = DQuat::from_xyzw(0.0, 0.0, 0.0, 2.0),
+                "attitude",
+            ),
+            (
+                |s| {
+                    let owner = s.ships[0].owner.clone();
+                    s.ships[1].owner = owner;
+                },
+                "more than one ship",
+            ),
+        ];
+        for (break_it, reason) in cases {
+            let mut snapshot = two_ships();
+            break_it(&mut snapshot);
+            let error = snapshot.validate(&LIMITS).expect_err(reason);
+            assert!(error.contains(reason), "`{error}` does not say {reason}");
+        }
+    }
+
+    fn sample() -> WorldSnapshot {
         let mut rng = fastrand::Rng::with_seed(3);
         let mut v = || DVec3::new(rng.f64() * 1e11, -rng.f64() * 1e-9, rng.f64());
         let bodies = NBodyState::new(vec![v(), v()], vec![v(), v()], vec![1.0e20, 3.0e14], None);

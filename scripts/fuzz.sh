@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every fuzz target (fuzz/fuzz_targets) with libFuzzer for a number of
+# executions each (default 1 000 000) and prints libFuzzer's final statistics.
+# Not part of CI. Needs a nightly toolchain (rustup's, `cargo +nightly`); installs
+# cargo-fuzz when missing. A crash leaves its input in fuzz/artifacts/<target>/.
+# Usage: scripts/fuzz.sh [runs] [target ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-1000000}"
+shift || true
+export CARGO_TARGET_DIR="${GALAXY_FUZZ_TARGET_DIR:-$HOME/.cache/galaxy-fuzz-target}"
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+    mapfile -t targets < <(cargo +nightly fuzz list --fuzz-dir fuzz)
+fi
+for target in "${targets[@]}"; do
+    echo "== $target"
+    mkdir -p "fuzz/corpus/$target"
+    log="$(mktemp)"
+    status=0
+    cargo +nightly fuzz run --fuzz-dir fuzz --release "$target" "fuzz/corpus/$target" -- \
+        -runs="$runs" -print_final_stats=1 -max_len=4096 >"$log" 2>&1 || status=$?
+    grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|Done)' "$log" || true
+    if [ "$status" -ne 0 ]; then
+        tail -40 "$log" >&2
+        echo "scripts/fuzz.sh: $target failed; see fuzz/artifacts/$target" >&2
+        exit 1
+    fi
+    rm -f "$log"
+done
