@@ -247,6 +247,15 @@ impl ServerProcess {
         }
     }
 
+    /// `GET path`, or why it did not reach the server.
+    pub fn try_get(&self, path: &str) -> Result<Reply, String> {
+        let result = agent().get(&format!("{}{path}", self.http_url())).call();
+        match result {
+            Ok(_) => Ok(reply(result)),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
     /// `GET path`.
     pub fn get(&self, path: &str) -> Reply {
         reply(agent().get(&format!("{}{path}", self.http_url())).call())
