@@ -96,6 +96,7 @@ fn admin_power_follows_the_database_not_the_token() {
     let (ok, output) = run(&server, &mut alice, "status");
     assert!(ok, "a promoted player runs admin lines at once: {output}");
     // Demoted: refused at once, on a connection whose token still says admin.
+    drop(alice);
     let alice_admin = Login::request(&server.http_url(), "alice", PASSWORD).expect("login");
     let mut alice_again = connect(&alice_admin, Transport::Udp, &server);
     assert_eq!(
