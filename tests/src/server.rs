@@ -282,6 +282,32 @@ impl ServerProcess {
         reply(request.send(body))
     }
 
+    /// Starts a `POST path` that declares a `declared`-byte JSON body but sends only
+    /// its first bytes, and returns the status the server answers with before the
+    /// rest arrives (a server that waits for the whole body answers nothing).
+    pub fn post_declaring(&self, path: &str, declared: usize) -> Result<u16, String> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(self.http_addr).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .map_err(|e| e.to_string())?;
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {declared}\r\n\r\n{{\"username\":\"aaaaaaaa",
+            self.http_addr
+        )
+        .map_err(|e| e.to_string())?;
+        let mut head = [0u8; 12];
+        stream
+            .read_exact(&mut head)
+            .map_err(|e| format!("no answer before the body was sent: {e}"))?;
+        let status = std::str::from_utf8(&head[9..12]).map_err(|e| e.to_string())?;
+        status
+            .parse()
+            .map_err(|e| format!("status `{status}`: {e}"))
+    }
+
     /// Logs in as if through a proxy that saw the client at `client` (the server
     /// must trust 127.0.0.1 as a proxy); returns the status and `Retry-After`.
     pub fn login_from(&self, client: &str, name: &str, password: &str) -> (u16, Option<u64>) {

@@ -164,6 +164,10 @@ fn router(api: Arc<Api>, max_body: usize) -> Router {
         .route("/api/auth/login", post(login))
         .route("/api/admin/command", post(admin_command))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
+            max_body,
+            refuse_declared_oversize,
+        ))
         .layer(middleware::from_fn_with_state(api.clone(), count_requests))
         .with_state(api)
 }
@@ -304,6 +308,25 @@ impl Api {
         token.write(&mut bytes).map_err(|e| e.to_string())?;
         Ok(STANDARD.encode(bytes))
     }
+}
+
+/// A body that declares more than the limit is refused before a byte of it is read
+/// (413 and the connection closed). Bodies without a length are cut off by
+/// `DefaultBodyLimit` once they pass it.
+async fn refuse_declared_oversize(
+    State(limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+    }
+    next.run(request).await
 }
 
 async fn count_requests(State(api): ApiState, request: Request, next: Next) -> Response {
