@@ -73,6 +73,16 @@ pub struct Config {
     pub persistence: PersistenceConfig,
     /// Accounts and tokens.
     pub auth: AuthConfig,
+    /// The browser client's files.
+    pub web: WebConfig,
+}
+
+/// `[web]`: the browser client the HTTP server serves.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Folder with the built client (`index.html` and its files).
+    pub dir: PathBuf,
 }
 
 /// `[tick]`: the fixed-timestep engine.
@@ -159,6 +169,9 @@ pub struct NetConfig {
     pub ws_addr: SocketAddr,
     /// Host name or address put into connect tokens.
     pub public_host: String,
+    /// WebSocket URL browsers are told to use (`wss://…` behind a TLS proxy); empty
+    /// means `ws://public_host:<ws port>`.
+    pub public_ws_url: String,
     /// Game-state sends per second to each client.
     pub state_rate_hz: f64,
     /// Budget of state bytes per second per client (own ship always goes).
@@ -448,6 +461,13 @@ impl Config {
             ));
         }
         self.auth.trusted_proxy_ranges()?;
+        let ws_url = self.net.public_ws_url.trim();
+        if !(ws_url.is_empty() || ws_url.starts_with("ws://") || ws_url.starts_with("wss://")) {
+            return Err(invalid(
+                "net.public_ws_url",
+                format!("`{ws_url}` is neither empty nor a ws:// or wss:// URL"),
+            ));
+        }
         if self.net.public_host.trim().is_empty() {
             return Err(invalid("net.public_host", "must not be empty".into()));
         }

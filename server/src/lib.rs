@@ -17,6 +17,7 @@ pub mod services;
 pub mod ships;
 pub mod simulate;
 pub mod tick;
+pub mod web;
 
 pub use galaxy_formats::config;
 

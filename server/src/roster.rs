@@ -25,8 +25,6 @@ pub struct OnlinePlayer {
     pub name: String,
     /// Role their connect token carried (the database may have changed it since).
     pub role: Role,
-    /// The ship they fly.
-    pub ship: Entity,
 }
 
 /// Players online by player id, kept by the network plugin.

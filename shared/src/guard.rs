@@ -345,6 +345,51 @@ mod tests {
         );
     }
 
+    /// A slice packet as renet writes it, with a full 1200-byte payload.
+    fn full_slice(sequence: u64, index: u64, count: u64) -> Vec<u8> {
+        let mut packet = vec![RELIABLE_SLICE];
+        varint(&mut packet, sequence);
+        packet.push(CHANNEL_RELIABLE);
+        for value in [0, index, count, 1200] {
+            varint(&mut packet, value);
+        }
+        packet.extend(std::iter::repeat_n(0xA5, 1200));
+        packet
+    }
+
+    /// The pair the fuzzer (`renet_payload` with the guard taken out) and a reading
+    /// of renet2 found: it still panics renet2 itself, and stops here.
+    #[test]
+    fn the_slice_pair_that_panics_renet_is_stopped_here() {
+        use renet2::RenetServer;
+
+        let pair = [full_slice(1, 0, 2), full_slice(2, 100, 200)];
+        let feed = |guard: Option<&mut ClientGuard>| {
+            let mut server = RenetServer::new(crate::protocol::connection_config());
+            server.add_connection(1, false);
+            let mut guard = guard;
+            for packet in &pair {
+                let passes = guard
+                    .as_deref_mut()
+                    .is_none_or(|g| g.check_renet_payload(packet).is_ok());
+                if passes {
+                    let _ = server.process_packet_from(packet, 1);
+                }
+            }
+            server.update(std::time::Duration::from_millis(16));
+        };
+        let unguarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| feed(None)));
+        assert!(unguarded.is_err(), "renet2 no longer panics on this pair");
+        let mut guard = ClientGuard::new(false);
+        feed(Some(&mut guard));
+        for packet in &pair {
+            assert_eq!(
+                guard.check_renet_payload(packet),
+                Err(Rejection::RenetSlice)
+            );
+        }
+    }
+
     #[test]
     fn every_slice_is_rejected_even_a_well_formed_one() {
         let mut guard = ClientGuard::new(false);

@@ -258,7 +258,16 @@ impl ServerProcess {
 
     /// `GET path`.
     pub fn get(&self, path: &str) -> Reply {
-        reply(agent().get(&format!("{}{path}", self.http_url())).call())
+        self.get_with(path, &[])
+    }
+
+    /// `GET path` with extra headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = agent().get(&format!("{}{path}", self.http_url()));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        reply(request.call())
     }
 
     /// `POST path` with a raw body and an optional bearer token.

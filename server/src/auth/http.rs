@@ -140,12 +140,16 @@ pub async fn start_http(
         net: config.net.clone(),
         udp_public,
         ws_public,
-        ws_url: format!("ws://{}", host_port(host, config.net.ws_addr.port())),
+        ws_url: match config.net.public_ws_url.trim() {
+            "" => format!("ws://{}", host_port(host, config.net.ws_addr.port())),
+            url => url.to_owned(),
+        },
     });
     password::warm_up().await;
     let listener = tokio::net::TcpListener::bind(config.net.http_addr).await?;
     let bound = listener.local_addr()?;
-    let app = router(api, config.net.max_http_body_bytes);
+    let app = router(api, config.net.max_http_body_bytes)
+        .merge(crate::web::routes(&config.web.dir));
     tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(error) = axum::serve(listener, service).await {

@@ -222,7 +222,6 @@ pub(super) fn handle_connections(
                     OnlinePlayer {
                         name: data.name.clone(),
                         role: data.role,
-                        ship,
                     },
                 );
                 connected.write(PlayerConnected {
