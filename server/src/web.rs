@@ -99,7 +99,10 @@ mod tests {
         assert!(!is_content_hashed("/index.html"));
         assert!(!is_content_hashed("/"));
         assert!(!is_content_hashed("/galaxy.wasm"));
-        assert!(!is_content_hashed("/deadbeefcafe.html"), "a hex stem alone is a name");
+        assert!(
+            !is_content_hashed("/deadbeefcafe.html"),
+            "a hex stem alone is a name"
+        );
         assert!(!is_content_hashed("/galaxy-loader.js"));
     }
 }

@@ -29,7 +29,11 @@ fn the_built_client_is_served_with_types_encodings_and_cache_lifetimes() {
     assert_eq!(index.status, 200);
     assert!(index.body.contains("Galaxy — login"), "{}", index.body);
     assert_eq!(index.header("content-type"), Some("text/html"));
-    assert_eq!(index.header("cache-control"), Some("no-cache"), "index.html names the hashes: never cached blindly");
+    assert_eq!(
+        index.header("cache-control"),
+        Some("no-cache"),
+        "index.html names the hashes: never cached blindly"
+    );
 
     let path = format!("/{WASM}");
     for (accept, body, encoding) in [
@@ -41,7 +45,11 @@ fn the_built_client_is_served_with_types_encodings_and_cache_lifetimes() {
         assert_eq!(reply.status, 200, "{accept}");
         assert_eq!(reply.body, body, "Accept-Encoding: {accept}");
         assert_eq!(reply.header("content-encoding"), encoding, "{accept}");
-        assert_eq!(reply.header("content-type"), Some("application/wasm"), "{accept}");
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/wasm"),
+            "{accept}"
+        );
         assert_eq!(
             reply.header("cache-control"),
             Some("public, max-age=31536000, immutable"),
@@ -49,7 +57,11 @@ fn the_built_client_is_served_with_types_encodings_and_cache_lifetimes() {
         );
     }
     assert_eq!(server.get_with("/missing.js", &[]).status, 404);
-    assert_eq!(server.get("/health").status, 200, "the API still answers beside the files");
+    assert_eq!(
+        server.get("/health").status,
+        200,
+        "the API still answers beside the files"
+    );
 }
 
 #[test]
@@ -60,7 +72,11 @@ fn without_a_built_client_the_page_says_how_to_build_it() {
     for path in ["/", "/galaxy.wasm"] {
         let page = server.get_with(path, &[]);
         assert_eq!(page.status, 200, "{path}");
-        assert!(page.body.contains("scripts/build-web.sh"), "{path}: {}", page.body);
+        assert!(
+            page.body.contains("scripts/build-web.sh"),
+            "{path}: {}",
+            page.body
+        );
         assert_eq!(page.header("cache-control"), Some("no-cache"));
     }
 }

@@ -148,8 +148,8 @@ pub async fn start_http(
     password::warm_up().await;
     let listener = tokio::net::TcpListener::bind(config.net.http_addr).await?;
     let bound = listener.local_addr()?;
-    let app = router(api, config.net.max_http_body_bytes)
-        .merge(crate::web::routes(&config.web.dir));
+    let app =
+        router(api, config.net.max_http_body_bytes).merge(crate::web::routes(&config.web.dir));
     tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(error) = axum::serve(listener, service).await {
