@@ -19,7 +19,8 @@ struct Args {
     /// Base URL of the server's HTTP API.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     http: String,
-    /// Account name for the attacking sessions (registered on first use).
+    /// Account name for the attacking sessions (registered on first use; the
+    /// WebSocket session uses NAME-ws).
     #[arg(long, default_value = "mallory")]
     user: String,
     /// Its password.
@@ -50,9 +51,11 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), String> {
     let login = Login::register_and_login(&args.http, &args.user, &args.password)?;
-    for transport in [Transport::Udp, Transport::WebSocket] {
-        // Each session needs a fresh connect token.
-        let login = Login::request(&args.http, &args.user, &args.password)?;
+    for (transport, suffix) in [(Transport::Udp, ""), (Transport::WebSocket, "-ws")] {
+        // One account per session: netcode holds a player's first session open
+        // until it times out.
+        let name = format!("{}{suffix}", args.user);
+        let login = Login::register_and_login(&args.http, &name, &args.password)?;
         let mut hostile = Hostile::connect(&login, transport, Duration::from_secs(10))?;
         let sent = attack(&mut hostile)?;
         println!("{transport:?}: sent {sent:?}");
