@@ -7,7 +7,7 @@
 //! (`index.html` above all, which names the current hashes) is revalidated on every
 //! load. Without a built client every page is one that says how to build it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use axum::Router;
 use axum::extract::Request;
@@ -72,8 +72,9 @@ fn is_content_hashed(path: &str) -> bool {
 }
 
 fn not_built_page(dir: &Path) -> String {
-    let dir = PathBuf::from(dir).display().to_string();
     let dir = dir
+        .display()
+        .to_string()
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;");

@@ -98,6 +98,20 @@ impl ServerSetup {
         command.output().expect("galaxy-server starts")
     }
 
+    /// Creates an admin account with the CLI, which must succeed; returns its id.
+    pub fn create_admin(&self, name: &str, password: &str) -> u64 {
+        let created = self.create_user(name, password, true);
+        assert!(
+            created.status.success(),
+            "admin create-user failed: {}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        String::from_utf8_lossy(&created.stdout)
+            .trim()
+            .parse()
+            .expect("create-user prints the new player id")
+    }
+
     /// Starts `galaxy-server run` on free loopback ports and waits for `/health`.
     pub fn start(self, extra_env: &[(&str, &str)]) -> ServerProcess {
         let http_addr = SocketAddr::from(([127, 0, 0, 1], free_tcp_port()));

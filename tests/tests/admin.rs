@@ -58,22 +58,19 @@ fn audit_rows(server: &ServerProcess, actor: &str) -> i64 {
     })
 }
 
-fn admin_server() -> ServerProcess {
+/// A server with an admin `root`, and root connected over UDP.
+fn admin_server() -> (ServerProcess, Bot) {
     let setup = ServerSetup::new(None);
-    let created = setup.create_user("root", PASSWORD, true);
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    setup.start(&[])
+    setup.create_admin("root", PASSWORD);
+    let server = setup.start(&[]);
+    let login = Login::request(&server.http_url(), "root", PASSWORD).expect("root logs in");
+    let root = connect(&login, Transport::Udp, &server);
+    (server, root)
 }
 
 #[test]
 fn admin_power_follows_the_database_not_the_token() {
-    let server = admin_server();
-    let root_login = Login::request(&server.http_url(), "root", PASSWORD).expect("root logs in");
-    let mut root = connect(&root_login, Transport::Udp, &server);
+    let (server, mut root) = admin_server();
     let (_, mut alice) = player(&server, "alice", Transport::WebSocket);
 
     // A player's lines are refused, and leave no audit rows behind.
@@ -119,9 +116,7 @@ fn admin_power_follows_the_database_not_the_token() {
 
 #[test]
 fn kick_ban_teleport_and_services_reach_their_players() {
-    let server = admin_server();
-    let root_login = Login::request(&server.http_url(), "root", PASSWORD).expect("root logs in");
-    let mut root = connect(&root_login, Transport::Udp, &server);
+    let (server, mut root) = admin_server();
     let (_, mut bob) = player(&server, "bob", Transport::Udp);
     let (carol_login, mut carol) = player(&server, "carol", Transport::Udp);
 

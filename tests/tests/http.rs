@@ -49,17 +49,7 @@ fn unsigned(token: &str, edit: impl FnOnce(&mut Value)) -> String {
 
 fn admin_server(database_url: Option<&str>) -> ServerProcess {
     let setup = ServerSetup::new(database_url);
-    let created = setup.create_user("root", ADMIN_PASSWORD, true);
-    assert!(
-        created.status.success(),
-        "admin create-user failed: {}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let id: u64 = String::from_utf8_lossy(&created.stdout)
-        .trim()
-        .parse()
-        .expect("create-user prints the new player id");
-    assert!(id > 0);
+    assert!(setup.create_admin("root", ADMIN_PASSWORD) > 0);
     setup.start(&[])
 }
 

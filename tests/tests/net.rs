@@ -96,12 +96,7 @@ fn refuel_and_reset_are_answered_with_events() {
 #[test]
 fn admin_pause_stops_game_time_for_everyone_and_players_are_refused() {
     let setup = ServerSetup::new(None);
-    let created = setup.create_user("root", PASSWORD, true);
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    setup.create_admin("root", PASSWORD);
     let server = setup.start(&[]);
     let login = Login::request(&server.http_url(), "root", PASSWORD).expect("admin logs in");
     let mut admin = Bot::connect(&login, Transport::Udp).expect("connects");

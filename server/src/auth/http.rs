@@ -244,9 +244,8 @@ fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -
     let hops = headers
         .get_all("x-forwarded-for")
         .iter()
-        .flat_map(|value| value.to_str().unwrap_or("").split(','))
-        .collect::<Vec<_>>();
-    for hop in hops.iter().rev() {
+        .flat_map(|value| value.to_str().unwrap_or("").split(','));
+    for hop in hops.rev() {
         let Ok(ip) = hop.trim().parse::<IpAddr>() else {
             break;
         };

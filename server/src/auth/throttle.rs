@@ -178,13 +178,7 @@ impl<K: std::hash::Hash + Eq + Clone> Table<K> {
     }
 
     fn entry(&mut self, key: &K, now: Instant, window: Duration) -> &mut Count {
-        if !self.counts.contains(key) {
-            self.counts.push(key.clone(), Count::new(now));
-        }
-        let count = self
-            .counts
-            .get_mut(key)
-            .expect("the key was inserted just above");
+        let count = self.counts.get_or_insert_mut_ref(key, || Count::new(now));
         count.roll(now, window);
         count
     }
@@ -364,7 +358,8 @@ impl Throttle {
     }
 
     /// Keys held per table (sources, pairs, accounts, known, registrations).
-    pub fn len(&self) -> [usize; 5] {
+    #[cfg(test)]
+    fn len(&self) -> [usize; 5] {
         let state = self.lock();
         [
             state.sources.counts.len(),

@@ -207,59 +207,35 @@ fn apply(
                 Ok(Some(ShipEventKind::Refuelled))
             }
         },
-        ShipAction::Reset => {
-            let slot = spawn_slot(config, bodies, rng);
-            wheels.0 = Default::default();
-            fuel.0 = spec.fuel_capacity;
-            throttle.0 = 0.0;
-            *controls = Controls::default();
-            place(
-                slot,
-                (&mut position, &mut carry, &mut velocity),
-                &mut attitude,
-                &mut rate,
-                &mut flight,
-            );
-            Ok(Some(ShipEventKind::Reset))
-        }
-        ShipAction::Teleport(slot) => {
-            if !(slot.position.is_finite()
-                && slot.velocity.is_finite()
-                && slot.attitude.is_finite())
-            {
-                return Err("teleport target is not finite".into());
-            }
-            place(
-                slot,
-                (&mut position, &mut carry, &mut velocity),
-                &mut attitude,
-                &mut rate,
-                &mut flight,
-            );
-            Ok(None)
+        ShipAction::Reset | ShipAction::Teleport(_) => {
+            let slot = match action {
+                ShipAction::Teleport(slot) => {
+                    if !(slot.position.is_finite()
+                        && slot.velocity.is_finite()
+                        && slot.attitude.is_finite())
+                    {
+                        return Err("teleport target is not finite".into());
+                    }
+                    slot
+                }
+                _ => {
+                    wheels.0 = Default::default();
+                    fuel.0 = spec.fuel_capacity;
+                    throttle.0 = 0.0;
+                    *controls = Controls::default();
+                    spawn_slot(config, bodies, rng)
+                }
+            };
+            position.0 = slot.position;
+            carry.0 = Default::default();
+            velocity.0 = slot.velocity;
+            attitude.0 = slot.attitude;
+            rate.0 = Default::default();
+            // Answered by its own event (or none), not reported as a lift-off.
+            *flight.bypass_change_detection() = FlightState::Flying;
+            Ok((action == ShipAction::Reset).then_some(ShipEventKind::Reset))
         }
     }
-}
-
-/// Puts a ship into an orbit slot, flying and not turning.
-fn place(
-    slot: OrbitSlot,
-    (position, carry, velocity): (
-        &mut Mut<Position>,
-        &mut Mut<PositionCarry>,
-        &mut Mut<Velocity>,
-    ),
-    attitude: &mut Mut<Attitude>,
-    rate: &mut Mut<AngularVelocity>,
-    flight: &mut Mut<FlightState>,
-) {
-    position.0 = slot.position;
-    carry.0 = Default::default();
-    velocity.0 = slot.velocity;
-    attitude.0 = slot.attitude;
-    rate.0 = Default::default();
-    // Answered by its own event (or none), not reported as a lift-off.
-    *flight.bypass_change_detection() = FlightState::Flying;
 }
 
 fn report_flight_changes(
