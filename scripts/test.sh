@@ -2,7 +2,8 @@
 # Runs everything CI checks: formatting, lints, and the whole test suite (unit,
 # simulation and end-to-end tests against the real server binary).
 # Usage: scripts/test.sh   (from anywhere; needs a Rust toolchain; PostgreSQL, Xvfb with
-# software Vulkan and a wasm32 toolchain are started or installed when missing)
+# software Vulkan, a wasm32 toolchain, Chromium and the npm packages are started or
+# installed when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,11 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 
+echo "== mold, a faster linker for the many test binaries (GNU ld when it cannot be had)"
+command -v mold >/dev/null || scripts/apt-install.sh mold || true
+if command -v mold >/dev/null; then
+    export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-fuse-ld=mold"
+fi
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
@@ -21,7 +27,9 @@ export GALAXY_TEST_POSTGRES_URL
 echo "using $GALAXY_TEST_POSTGRES_URL"
 echo "== Xvfb and software Vulkan for the client's end-to-end test"
 scripts/ensure-client-deps.sh
+echo "== Chromium and the npm packages for the browser test"
+scripts/ensure-browser-deps.sh
+echo "== the browser client (web-fast profile) for the browser test"
+scripts/build-web.sh --fast
 echo "== cargo test"
 cargo test --workspace --locked
-echo "== the client type-checks for the browser (wasm32)"
-scripts/check-wasm.sh

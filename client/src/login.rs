@@ -37,7 +37,7 @@ pub(super) fn plugin(app: &mut App) {
 #[derive(Resource, Default)]
 struct LoginForm {
     fields: [String; 3],
-    focus: Field,
+    focus: Focus,
     status: String,
     scripted: bool,
 }
@@ -55,14 +55,8 @@ enum Field {
 }
 
 impl Field {
-    const ALL: [Self; 3] = [Self::Server, Self::Username, Self::Password];
-
     fn index(self) -> usize {
         self as usize
-    }
-
-    fn next(self) -> Self {
-        Self::ALL[(self.index() + 1) % Self::ALL.len()]
     }
 }
 
@@ -73,6 +67,36 @@ enum LoginButton {
     LogIn,
     /// Create the account, then log in.
     Register,
+}
+
+/// What has the keyboard: a field takes typing, a button takes Enter, so the whole
+/// form works without a mouse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Focus {
+    Field(Field),
+    Button(LoginButton),
+}
+
+impl Default for Focus {
+    fn default() -> Self {
+        Self::Field(Field::default())
+    }
+}
+
+impl Focus {
+    /// Tab order.
+    const ORDER: [Self; 5] = [
+        Self::Field(Field::Server),
+        Self::Field(Field::Username),
+        Self::Field(Field::Password),
+        Self::Button(LoginButton::LogIn),
+        Self::Button(LoginButton::Register),
+    ];
+
+    fn next(self) -> Self {
+        let index = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+        Self::ORDER[(index + 1) % Self::ORDER.len()]
+    }
 }
 
 /// The text showing the form's status or error.
@@ -142,7 +166,7 @@ fn spawn_login_screen(mut commands: Commands) {
                 margin: UiRect::bottom(Val::Px(10.0)),
                 ..default()
             },
-            BorderColor::all(Color::srgb(0.3, 0.35, 0.45)),
+            BorderColor::all(UNFOCUSED),
             BackgroundColor(Color::srgb(0.06, 0.07, 0.1)),
             children![(Text::new(""), TextFont::from_font_size(18.0))],
         )
@@ -154,8 +178,10 @@ fn spawn_login_screen(mut commands: Commands) {
             Node {
                 padding: UiRect::axes(Val::Px(18.0), Val::Px(8.0)),
                 margin: UiRect::right(Val::Px(12.0)),
+                border: UiRect::all(Val::Px(2.0)),
                 ..default()
             },
+            BorderColor::all(UNFOCUSED),
             BackgroundColor(Color::srgb(0.2, 0.35, 0.6)),
             children![(Text::new(text), TextFont::from_font_size(18.0))],
         )
@@ -217,7 +243,7 @@ fn spawn_login_screen(mut commands: Commands) {
                 ],
             ),
             (
-                Text::new("Tab switches fields, Enter logs in"),
+                Text::new("Tab moves through the fields and buttons, Enter logs in"),
                 TextFont::from_font_size(14.0),
                 TextColor(Color::srgb(0.45, 0.5, 0.6)),
                 Node {
@@ -235,7 +261,7 @@ fn focus_clicked_fields(
 ) {
     for (interaction, field) in &fields {
         if *interaction == Interaction::Pressed {
-            form.focus = *field;
+            form.focus = Focus::Field(*field);
         }
     }
 }
@@ -250,23 +276,25 @@ fn type_into_fields(
         if key.state != ButtonState::Pressed {
             continue;
         }
-        let focus = form.focus.index();
-        match &key.logical_key {
-            Key::Tab => form.focus = form.focus.next(),
-            Key::Backspace => {
-                form.fields[focus].pop();
-            }
-            Key::Enter => {
+        let focus = form.focus;
+        match (&key.logical_key, focus) {
+            (Key::Tab, _) => form.focus = focus.next(),
+            (Key::Enter, _) => {
                 if pending.is_none() {
-                    start_login(&mut commands, &mut form, false);
+                    let register = focus == Focus::Button(LoginButton::Register);
+                    start_login(&mut commands, &mut form, register);
                 }
             }
-            _ => {
+            (Key::Backspace, Focus::Field(field)) => {
+                form.fields[field.index()].pop();
+            }
+            (_, Focus::Field(field)) => {
                 if let Some(text) = &key.text {
                     let printable = text.chars().filter(|c| !c.is_control());
-                    form.fields[focus].extend(printable);
+                    form.fields[field.index()].extend(printable);
                 }
             }
+            (_, Focus::Button(_)) => {}
         }
     }
 }
@@ -344,6 +372,7 @@ fn finish_login(
 fn show_form(
     form: Res<LoginForm>,
     fields: Query<(&Field, &Children, &mut BorderColor)>,
+    mut buttons: Query<(&LoginButton, &mut BorderColor), Without<Field>>,
     mut texts: Query<&mut Text, Without<StatusText>>,
     mut status: Single<&mut Text, With<StatusText>>,
     time: Res<Time>,
@@ -360,12 +389,8 @@ fn show_form(
         } else {
             value.clone()
         };
-        let focused = *field == form.focus;
-        *border = BorderColor::all(if focused {
-            Color::srgb(0.45, 0.65, 1.0)
-        } else {
-            Color::srgb(0.3, 0.35, 0.45)
-        });
+        let focused = Focus::Field(*field) == form.focus;
+        *border = BorderColor::all(if focused { FOCUSED } else { UNFOCUSED });
         if let Some(mut text) = children.first().and_then(|c| texts.get_mut(*c).ok()) {
             text.0 = if focused {
                 format!("{shown}{caret}")
@@ -374,8 +399,16 @@ fn show_form(
             };
         }
     }
+    for (button, mut border) in &mut buttons {
+        let focused = Focus::Button(*button) == form.focus;
+        *border = BorderColor::all(if focused { FOCUSED } else { UNFOCUSED });
+    }
     status.0.clone_from(&form.status);
 }
+
+/// Borders of the control with the keyboard and of the others.
+const FOCUSED: Color = Color::srgb(0.45, 0.65, 1.0);
+const UNFOCUSED: Color = Color::srgb(0.3, 0.35, 0.45);
 
 /// Words for a failed login or registration, from the HTTP status, the server's
 /// error body and its `Retry-After`.
@@ -551,6 +584,21 @@ mod http {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tab_walks_the_fields_then_the_buttons_and_wraps() {
+        let mut focus = Focus::default();
+        let mut seen = vec![focus];
+        for _ in 0..5 {
+            focus = focus.next();
+            seen.push(focus);
+        }
+        assert_eq!(seen[0], Focus::Field(Field::Username));
+        assert_eq!(seen[2], Focus::Button(LoginButton::LogIn));
+        assert_eq!(seen[3], Focus::Button(LoginButton::Register));
+        assert_eq!(seen[4], Focus::Field(Field::Server));
+        assert_eq!(seen[5], Focus::Field(Field::Username), "wraps around");
+    }
 
     #[test]
     fn failures_read_as_advice() {

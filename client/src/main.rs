@@ -15,6 +15,7 @@ mod motion;
 mod net;
 mod options;
 mod orbit_line;
+mod page;
 mod scene;
 
 use bevy::prelude::*;
@@ -45,11 +46,7 @@ fn main() -> AppExit {
     app.add_plugins(
         DefaultPlugins
             .set(WindowPlugin {
-                primary_window: Some(Window {
-                    title: "Galaxy".into(),
-                    resolution: WindowResolution::new(1280, 800),
-                    ..default()
-                }),
+                primary_window: Some(primary_window()),
                 ..default()
             })
             .set(RenderPlugin {
@@ -64,6 +61,20 @@ fn main() -> AppExit {
     app.insert_resource(ClearColor(Color::BLACK));
     app.add_plugins(plugin);
     app.run()
+}
+
+/// The game's window: 1280×800 natively; in the browser the page's canvas, sized
+/// by the page (and its device pixel ratio), with the browser's own shortcuts
+/// (Tab, F5, Ctrl+R...) kept from the game's keys while the canvas has focus.
+fn primary_window() -> Window {
+    Window {
+        title: "Galaxy".into(),
+        resolution: WindowResolution::new(1280, 800),
+        canvas: Some("#galaxy".into()),
+        fit_canvas_to_parent: true,
+        prevent_default_event_handling: true,
+        ..default()
+    }
 }
 
 /// Frame order of the client's `Update` work: read the pilot, move everything to
@@ -104,5 +115,6 @@ fn plugin(app: &mut App) {
         controls::plugin,
         console::plugin,
         capture::plugin,
+        page::plugin,
     ));
 }

@@ -9,7 +9,7 @@ use bevy::prelude::*;
 use clap::{Parser, Subcommand};
 use galaxy_server::admin::AdminDb;
 use galaxy_server::auth::create_user::{create_user, password_from};
-use galaxy_server::auth::http::resolve;
+use galaxy_server::auth::http::{resolve, ws_public_address};
 use galaxy_server::bridge::AdminInbox;
 use galaxy_server::config::Config;
 use galaxy_server::ephemeris::load_bodies;
@@ -209,7 +209,7 @@ fn bind_game_transport(
         .block_on(resolve(host, config.net.udp_addr.port()))
         .map_err(|e| e.to_string())?;
     let ws_public = runtime
-        .block_on(resolve(host, config.net.ws_addr.port()))
+        .block_on(ws_public_address(&config.net))
         .map_err(|e| e.to_string())?;
     let setup = TransportSetup {
         udp_listen: config.net.udp_addr,

@@ -283,6 +283,15 @@ impl Bot {
         }
     }
 
+    /// Sends an admin line and waits for its answer: whether it ran and what it
+    /// printed, or `None` when no answer came within `timeout`.
+    pub fn admin(&mut self, line: &str, timeout: Duration) -> Option<(bool, String)> {
+        let before = self.admin_replies.len();
+        self.send(&ClientMessage::Admin { line: line.into() });
+        self.wait_until(timeout, |b| b.admin_replies.len() > before)
+            .then(|| self.admin_replies[before].clone())
+    }
+
     /// Sends raw bytes as a message, for tests of the server's defences.
     pub fn send_raw(&mut self, channel: u8, bytes: Vec<u8>) {
         self.client.send_message(channel, bytes);

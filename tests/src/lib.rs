@@ -3,6 +3,7 @@
 
 pub mod bot;
 pub mod hostile;
+pub mod picture;
 pub mod server;
 pub mod ws_socket;
 

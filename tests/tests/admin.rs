@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use galaxy_shared::protocol::{ClientMessage, Event};
+use galaxy_shared::protocol::Event;
 use galaxy_tests::bot::{Bot, Login, Transport};
 use galaxy_tests::server::{ServerProcess, ServerSetup};
 
@@ -29,17 +29,15 @@ fn player(server: &ServerProcess, name: &str, transport: Transport) -> (Login, B
 
 /// Sends an admin line and waits for its answer.
 fn run(server: &ServerProcess, bot: &mut Bot, line: &str) -> (bool, String) {
-    let before = bot.admin_replies.len();
-    bot.send(&ClientMessage::Admin { line: line.into() });
-    assert!(
-        bot.wait_until(WAIT, |b| b.admin_replies.len() > before),
-        "no answer to `{line}`; connected {}, errors {:?}, replies {:?}\n{}",
-        bot.is_connected(),
-        bot.errors,
-        bot.admin_replies,
-        server.log()
-    );
-    bot.admin_replies[before].clone()
+    bot.admin(line, WAIT).unwrap_or_else(|| {
+        panic!(
+            "no answer to `{line}`; connected {}, errors {:?}, replies {:?}\n{}",
+            bot.is_connected(),
+            bot.errors,
+            bot.admin_replies,
+            server.log()
+        )
+    })
 }
 
 /// Audit rows written for `actor`, read from the server's SQLite file.

@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 
 use bevy::prelude::*;
 use galaxy_shared::admin::{AdminCommand, HELP};
-use galaxy_shared::components::Ship;
+use galaxy_shared::components::{FlightState, Fuel, Ship, Throttle};
 use galaxy_shared::protocol::{ErrorCode, Role};
 use galaxy_shared::units::CalendarTime;
 use tokio::sync::{mpsc, oneshot};
@@ -168,7 +168,18 @@ struct World<'w, 's> {
     clock_commands: MessageWriter<'w, ClockCommand>,
     ship_commands: MessageWriter<'w, ShipCommand>,
     disconnects: MessageWriter<'w, DisconnectPlayer>,
-    ships: Query<'w, 's, (Entity, &'static Owner), With<Ship>>,
+    ships: Query<
+        'w,
+        's,
+        (
+            Entity,
+            &'static Owner,
+            &'static Throttle,
+            &'static Fuel,
+            &'static FlightState,
+        ),
+        With<Ship>,
+    >,
 }
 
 fn run_admin_lines(
@@ -367,18 +378,45 @@ fn status(world: &World) -> String {
     )
 }
 
+/// One line per player online: name, id, role, and their ship's throttle, fuel and
+/// flight state (what an operator asks first when a player reports a problem).
 fn players(world: &World) -> String {
     let mut names: Vec<String> = world
         .roster
         .0
         .iter()
-        .map(|(id, p)| format!("{} ({id}, {})", p.name, p.role.as_str()))
+        .map(|(id, p)| {
+            let ship = world
+                .ships
+                .iter()
+                .find(|(_, owner, ..)| owner.player == *id)
+                .map_or_else(
+                    || "no ship".to_owned(),
+                    |(_, _, throttle, fuel, flight)| {
+                        format!(
+                            "throttle {:.0} %, fuel {:.0} kg, {}",
+                            throttle.0 * 100.0,
+                            fuel.0,
+                            flight_word(flight)
+                        )
+                    },
+                );
+            format!("{} ({id}, {}): {ship}", p.name, p.role.as_str())
+        })
         .collect();
     names.sort();
     if names.is_empty() {
         "no players online".into()
     } else {
         names.join("\n")
+    }
+}
+
+fn flight_word(flight: &FlightState) -> &'static str {
+    match flight {
+        FlightState::Flying => "flying",
+        FlightState::Landed { .. } => "landed",
+        FlightState::Destroyed { .. } => "destroyed",
     }
 }
 
@@ -399,8 +437,8 @@ fn ship_of(world: &World, name: &str) -> Option<Entity> {
     world
         .ships
         .iter()
-        .find(|(_, owner)| owner.name.eq_ignore_ascii_case(name))
-        .map(|(entity, _)| entity)
+        .find(|(_, owner, ..)| owner.name.eq_ignore_ascii_case(name))
+        .map(|(entity, ..)| entity)
 }
 
 fn service(world: &mut World, name: &str, action: ShipAction) -> AdminReply {

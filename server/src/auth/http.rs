@@ -125,7 +125,7 @@ pub async fn start_http(
 ) -> Result<SocketAddr, std::io::Error> {
     let host = config.net.public_host.trim();
     let udp_public = resolve(host, config.net.udp_addr.port()).await?;
-    let ws_public = resolve(host, config.net.ws_addr.port()).await?;
+    let ws_public = ws_public_address(&config.net).await?;
     let trusted_proxies = config
         .auth
         .trusted_proxy_ranges()
@@ -183,6 +183,33 @@ fn host_port(host: &str, port: u16) -> String {
     } else {
         format!("{host}:{port}")
     }
+}
+
+/// The WebSocket socket's public address, as connect tokens and the socket name it:
+/// `net.public_host` at the WebSocket port, or renet2's stand-in `0.0.0.0:0` when
+/// `net.public_ws_url` names its host by domain (behind a proxy the browser dials the
+/// name, and renet2's client then knows the server only by that stand-in).
+pub async fn ws_public_address(net: &NetConfig) -> Result<SocketAddr, std::io::Error> {
+    if names_a_domain(&net.public_ws_url) {
+        return Ok(SocketAddr::from(([0, 0, 0, 0], 0)));
+    }
+    resolve(net.public_host.trim(), net.ws_addr.port()).await
+}
+
+/// Whether a `ws://`/`wss://` URL's host is a name rather than an IP literal.
+fn names_a_domain(url: &str) -> bool {
+    let Some((_, rest)) = url.trim().split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if host.starts_with('[') {
+        return false;
+    }
+    let host = host.split(':').next().unwrap_or("");
+    !host.is_empty() && host.parse::<IpAddr>().is_err()
 }
 
 /// The address clients should use for `host` (an IP or a name; IPv4 preferred).
@@ -643,6 +670,15 @@ mod tests {
     fn ipv6_hosts_are_bracketed() {
         assert_eq!(host_port("::1", 5001), "[::1]:5001");
         assert_eq!(host_port("game.example", 5001), "game.example:5001");
+    }
+
+    #[test]
+    fn only_named_websocket_hosts_need_renets_stand_in_address() {
+        assert!(names_a_domain("wss://galaxy.example/ws"));
+        assert!(names_a_domain("wss://galaxy.example:8443"));
+        assert!(!names_a_domain("ws://127.0.0.1:5001"));
+        assert!(!names_a_domain("wss://[::1]:443/ws"));
+        assert!(!names_a_domain(""), "no URL: ws://public_host:port");
     }
 
     #[tokio::test]

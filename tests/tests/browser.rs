@@ -1,0 +1,228 @@
+//! End-to-end in headless Chromium: the real server serves the built browser client
+//! (`scripts/build-web.sh`, `dist/`), `web/tests/play.mjs` plays it as a person
+//! would (keyboard into the login screen, Register, Shift for throttle), and this
+//! test checks from outside the page: the title's states, the browser player's
+//! throttle in the admin `players` reply, a native bot and the browser player
+//! seeing each other, and the screenshot's pixels.
+//!
+//! `GALAXY_UPDATE_SCREENSHOT=1` copies the picture to `docs/browser.png`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use galaxy_tests::bot::{Bot, Login, Transport};
+use galaxy_tests::picture::{Picture, earth_blue};
+use galaxy_tests::repo_root;
+use galaxy_tests::server::{ServerSetup, TempDir};
+use serde_json::Value;
+
+const PASSWORD: &str = "correct horse battery";
+const WAIT: Duration = Duration::from_secs(15);
+/// Download, compile, SwiftShader's first pipelines, login and the first state.
+const PLAY_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// The built client, or a failure that says how to build it.
+fn dist() -> PathBuf {
+    let dist =
+        std::env::var_os("GALAXY_WEB_DIST").map_or_else(|| repo_root().join("dist"), PathBuf::from);
+    assert!(
+        dist.join("index.html").is_file(),
+        "no browser client in {}: build it with scripts/build-web.sh --fast (scripts/test.sh does)",
+        dist.display()
+    );
+    dist
+}
+
+fn require_browser() {
+    let playwright = repo_root().join("web/node_modules/playwright-core");
+    assert!(
+        playwright.is_dir(),
+        "playwright-core is missing: (cd web && npm ci) (scripts/test.sh does)"
+    );
+    let chromium = std::env::var("GALAXY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).is_file(),
+        "no Chromium at {chromium}: apt-get install -y chromium (scripts/test.sh does)"
+    );
+}
+
+/// `play.mjs` running: its report line arrives on the channel; closing its stdin
+/// (dropping `Player`) lets it disconnect and quit.
+struct Player {
+    child: Child,
+    report: mpsc::Receiver<String>,
+}
+
+impl Player {
+    fn start(url: &str, name: &str, screenshot: &Path) -> Self {
+        let mut child = Command::new("node")
+            .arg(repo_root().join("web/tests/play.mjs"))
+            .args([url, name, PASSWORD])
+            .arg(screenshot)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node starts (apt-get install -y nodejs)");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (send, report) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Self { child, report }
+    }
+}
+
+impl Drop for Player {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        for _ in 0..100 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Milliseconds after navigation at which the page first showed `title`.
+fn shown_at(report: &Value, title: &str) -> Option<f64> {
+    report["titles"]
+        .as_array()?
+        .iter()
+        .find(|t| t["title"] == title)
+        .and_then(|t| t["ms"].as_f64())
+}
+
+/// The percentage after `throttle ` in `name`'s line of the `players` reply.
+fn throttle_of(players: &str, name: &str) -> Option<f64> {
+    let line = players
+        .lines()
+        .find(|l| l.starts_with(&format!("{name} (")))?;
+    let after = line.split("throttle ").nth(1)?;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn a_player_logs_in_and_flies_in_headless_chromium_beside_a_native_bot() {
+    let dist = dist();
+    require_browser();
+    let setup = ServerSetup::new(None);
+    setup.create_admin("watcher", PASSWORD);
+    let dist_text = dist.display().to_string();
+    let server = setup.start(&[("GALAXY_WEB__DIR", dist_text.as_str())]);
+    let login = Login::request(&server.http_url(), "watcher", PASSWORD).expect("watcher logs in");
+    let mut watcher = Bot::connect(&login, Transport::Udp).expect("bot connects");
+    assert!(
+        watcher.wait_until(WAIT, |b| b.welcome.is_some() && b.state.is_some()),
+        "the native bot got no state\n{}",
+        server.log()
+    );
+
+    let dir = TempDir::new("galaxy-browser");
+    let screenshot = dir.path().join("browser.png");
+    let started = Instant::now();
+    let player = Player::start(&format!("{}/", server.http_url()), "pilot", &screenshot);
+    let line = loop {
+        watcher.pump();
+        match player.report.recv_timeout(Duration::from_millis(20)) {
+            Ok(line) => break line,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("play.mjs ended without a report\n{}", server.log())
+            }
+        }
+        assert!(
+            started.elapsed() < PLAY_TIMEOUT,
+            "no report from the browser within {PLAY_TIMEOUT:?}\n{}",
+            server.log()
+        );
+    };
+    let report: Value = serde_json::from_str(&line).expect("the report is JSON");
+    assert_eq!(
+        report["ok"],
+        true,
+        "the browser run failed: {report:#}\n{}",
+        server.log()
+    );
+
+    // The title went login → connecting → connected, in that order.
+    let login_ms = shown_at(&report, "Galaxy — login").expect("showed login");
+    let connecting_ms = shown_at(&report, "Galaxy — connecting").expect("showed connecting");
+    let connected_ms = shown_at(&report, "Galaxy — connected").expect("showed connected");
+    assert!(
+        login_ms < connecting_ms && connecting_ms < connected_ms,
+        "titles out of order: {}",
+        report["titles"]
+    );
+    assert!(
+        shown_at(&report, "Galaxy — disconnected").is_none(),
+        "{}",
+        report["titles"]
+    );
+
+    // Shift in the browser moved the throttle of the browser player's ship.
+    let (ok, players) = watcher.admin("players", WAIT).expect("players answers");
+    assert!(ok, "{players}");
+    let throttle = throttle_of(&players, "pilot");
+    assert!(
+        throttle.is_some_and(|t| t > 0.0),
+        "the browser player's throttle after holding Shift: {throttle:?}\n{players}"
+    );
+
+    // Each sees the other's ship.
+    assert!(
+        watcher.wait_until(WAIT, |b| !b.ships_seen.is_empty()),
+        "the native bot never saw the browser player's ship"
+    );
+    assert!(
+        report["ships_in_view"].as_u64().is_some_and(|n| n >= 1),
+        "the browser player knows of no other ship: {report:#}"
+    );
+
+    // The canvas follows the window and the device pixel ratio.
+    assert_eq!(
+        report["resized"]["after_resize"],
+        serde_json::json!([960, 600])
+    );
+    assert_eq!(
+        report["resized"]["after_dpr_2"],
+        serde_json::json!([1280, 800])
+    );
+
+    // The picture: not blank, and Earth's blue covers a good share of it.
+    let picture = Picture::open(&screenshot).expect("the browser saved a PNG");
+    let (mean, deviation) = picture.luma();
+    assert!(
+        !picture.is_blank(),
+        "the screenshot looks blank: mean {mean:.1}, deviation {deviation:.1}, {} colours",
+        picture.colours()
+    );
+    let earth = picture.share(earth_blue);
+    assert!(earth > 0.05, "Earth covers {earth:.3} of the screenshot");
+
+    eprintln!(
+        "browser: first frame {:.1} s, connected {:.1} s after navigation; frame mean {:.1} ms, p95 {:.1} ms over {} frames; Earth {:.0} %",
+        login_ms / 1e3,
+        connected_ms / 1e3,
+        report["frames"]["mean_ms"].as_f64().unwrap_or(f64::NAN),
+        report["frames"]["p95_ms"].as_f64().unwrap_or(f64::NAN),
+        report["frames"]["count"],
+        earth * 100.0
+    );
+    if std::env::var("GALAXY_UPDATE_SCREENSHOT").is_ok_and(|v| v == "1") {
+        let docs = repo_root().join("docs/browser.png");
+        std::fs::copy(&screenshot, &docs).expect("docs/ is writable");
+        eprintln!("updated {}", docs.display());
+    }
+    drop(player);
+}

@@ -1,0 +1,142 @@
+// Plays the browser client as a person would, in Debian's Chromium driven by
+// playwright-core: opens the page, clicks the canvas, types a username and a
+// password into the login screen, tabs to Register and presses Enter, waits for
+// the game to say it is connected, holds Shift (throttle up), measures frame
+// times, saves a screenshot, resizes the window and changes the device pixel
+// ratio. Prints one JSON report line on stdout, then keeps the player connected
+// until stdin closes, so the caller can look at the game from outside.
+//
+// Usage: node web/tests/play.mjs URL USERNAME PASSWORD SCREENSHOT.png
+// Environment: GALAXY_CHROMIUM (default /usr/bin/chromium).
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [url, username, password, screenshot] = process.argv.slice(2);
+if (!screenshot) {
+  console.error("usage: node web/tests/play.mjs URL USERNAME PASSWORD SCREENSHOT.png");
+  process.exit(2);
+}
+const CONNECT_TIMEOUT_MS = 120_000;
+const profile = mkdtempSync(join(tmpdir(), "galaxy-chromium-"));
+
+const browser = await chromium.launch({
+  executablePath: process.env.GALAXY_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`,
+    "--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist",
+  ],
+});
+const report = { titles: [], console_errors: [] };
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await context.newPage();
+  page.on("console", (m) => { if (m.type() === "error") report.console_errors.push(m.text()); });
+  page.on("pageerror", (e) => report.console_errors.push(String(e)));
+  // Every title the page shows, with when it showed it (ms after navigation).
+  await page.addInitScript(() => {
+    window.__titles = [];
+    const record = () => {
+      const last = window.__titles[window.__titles.length - 1];
+      if (!last || last.title !== document.title) {
+        window.__titles.push({ title: document.title, ms: performance.now() });
+      }
+    };
+    new MutationObserver(record).observe(document, { subtree: true, childList: true, characterData: true });
+    document.addEventListener("DOMContentLoaded", record);
+  });
+  const waitForTitle = (title, timeout = CONNECT_TIMEOUT_MS) =>
+    page.waitForFunction((t) => document.title === t || document.title === "Galaxy — disconnected",
+      title, { timeout, polling: 50 }).then(() => page.title());
+
+  await page.goto(url);
+  const atLogin = await waitForTitle("Galaxy — login");
+  if (atLogin !== "Galaxy — login") throw new Error(`the page stopped: ${await message(page)}`);
+
+  // Focus the game with a click on empty space (the form sits in the middle), then
+  // fill the form from the keyboard: Username has the focus, Tab moves on.
+  await page.mouse.click(24, 24);
+  await page.keyboard.type(username, { delay: 20 });
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(password, { delay: 20 });
+  await page.keyboard.press("Tab"); // Log in
+  await page.keyboard.press("Tab"); // Register
+  await page.keyboard.press("Enter");
+  const connected = await waitForTitle("Galaxy — connected");
+  if (connected !== "Galaxy — connected") throw new Error(`not connected: ${await message(page)}`);
+
+  await page.keyboard.down("Shift");
+  await page.waitForTimeout(1500);
+  await page.keyboard.up("Shift");
+
+  report.frames = await page.evaluate(() => new Promise((done) => {
+    const times = [];
+    const start = performance.now();
+    const step = (now) => {
+      times.push(now);
+      if (now - start < 4000) requestAnimationFrame(step); else done(times);
+    };
+    requestAnimationFrame(step);
+  })).then(frameStats);
+  await page.screenshot({ path: screenshot });
+
+  report.resized = await followsTheWindow(page);
+  report.titles = await page.evaluate(() => window.__titles);
+  report.ships_in_view = Number(await page.evaluate(() => document.body.dataset.ships || 0));
+  report.ok = true;
+  console.log(JSON.stringify(report));
+  // Stay connected until the caller has looked.
+  await new Promise((done) => { process.stdin.on("data", () => {}); process.stdin.on("end", done); });
+} catch (error) {
+  report.ok = false;
+  report.error = String(error);
+  console.log(JSON.stringify(report));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+
+async function message(page) {
+  return page.evaluate(() => document.getElementById("message")?.textContent ?? "");
+}
+
+function frameStats(times) {
+  const intervals = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
+  const mean = intervals.reduce((a, b) => a + b, 0) / Math.max(intervals.length, 1);
+  return {
+    count: intervals.length,
+    mean_ms: mean,
+    p95_ms: intervals[Math.floor(intervals.length * 0.95)] ?? null,
+  };
+}
+
+// The canvas's drawing buffer follows a window resize and a device-pixel-ratio
+// change (set through the DevTools protocol, as a browser zoom or a move to
+// another screen would).
+async function followsTheWindow(page) {
+  const backing = () => page.evaluate(() => {
+    const c = document.getElementById("galaxy");
+    return [c.width, c.height];
+  });
+  const until = async (expected) => {
+    for (let i = 0; i < 100; i++) {
+      const size = await backing();
+      if (size[0] === expected[0] && size[1] === expected[1]) return size;
+      await page.waitForTimeout(100);
+    }
+    return backing();
+  };
+  await page.setViewportSize({ width: 960, height: 600 });
+  const resized = await until([960, 600]);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Emulation.setDeviceMetricsOverride",
+    { width: 640, height: 400, deviceScaleFactor: 2, mobile: false });
+  const dense = await until([1280, 800]);
+  await cdp.send("Emulation.clearDeviceMetricsOverride");
+  return { after_resize: resized, after_dpr_2: dense };
+}
