@@ -59,7 +59,10 @@ fn main() -> ExitCode {
         }
         Err(failure) => {
             if cli.json {
-                println!("{}", serde_json::json!({ "ok": false, "error": failure.to_string() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "ok": false, "error": failure.to_string() })
+                );
             }
             eprintln!("galaxy-admin: {failure}");
             ExitCode::from(failure.exit_code())

@@ -110,7 +110,9 @@ impl Client {
                 if answer["ok"].is_boolean() && answer["output"].is_string() {
                     Ok(Answer::Done(answer))
                 } else {
-                    Err(Failure::Failed(format!("the answer is not understood: {body}")))
+                    Err(Failure::Failed(format!(
+                        "the answer is not understood: {body}"
+                    )))
                 }
             }
             401 => Ok(Answer::Unauthorized),
@@ -166,7 +168,12 @@ impl Client {
         Ok(reply.token)
     }
 
-    fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Result<(u16, String), Failure> {
+    fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> Result<(u16, String), Failure> {
         let url = format!("{}{path}", self.server);
         let mut request = self.agent.post(&url);
         if let Some(token) = token {
@@ -210,8 +217,14 @@ impl Client {
         let Some(path) = &self.cache else {
             return;
         };
-        if let Err(e) = write_private(path, &serde_json::to_vec_pretty(sessions).unwrap_or_default()) {
-            eprintln!("galaxy-admin: cannot cache the session in {}: {e}", path.display());
+        if let Err(e) = write_private(
+            path,
+            &serde_json::to_vec_pretty(sessions).unwrap_or_default(),
+        ) {
+            eprintln!(
+                "galaxy-admin: cannot cache the session in {}: {e}",
+                path.display()
+            );
         }
     }
 }

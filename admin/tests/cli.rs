@@ -58,14 +58,22 @@ fn console_lines_run_with_the_consoles_replies_and_json_data() {
     assert_eq!(set.status.code(), Some(0), "{set:?}");
     let status = json(&admin(&url, home.path(), PASSWORD, &["--json", "status"]));
     assert_eq!(status["ok"], true);
-    assert_eq!(status["data"]["scale"], 1000.0, "{status:#}");
+    assert_eq!(status["data"]["time_scale"], 1000.0, "{status:#}");
     assert!(status["data"]["tick"].as_u64().is_some(), "{status:#}");
 
     let players = json(&admin(&url, home.path(), PASSWORD, &["--json", "players"]));
-    assert_eq!(players["data"], serde_json::json!([]), "nobody is in the game: {players:#}");
+    assert_eq!(
+        players["data"],
+        serde_json::json!([]),
+        "nobody is in the game: {players:#}"
+    );
 
     let unknown = admin(&url, home.path(), PASSWORD, &["frobnicate"]);
-    assert_eq!(unknown.status.code(), Some(1), "an unknown command is refused: {unknown:?}");
+    assert_eq!(
+        unknown.status.code(),
+        Some(1),
+        "an unknown command is refused: {unknown:?}"
+    );
 }
 
 #[test]
@@ -73,19 +81,32 @@ fn the_session_is_cached_until_asked_to_log_in_afresh() {
     let server = server_with_root();
     let home = TempDir::new("galaxy-admin");
     let url = server.http_url();
-    assert_eq!(admin(&url, home.path(), PASSWORD, &["status"]).status.code(), Some(0));
+    assert_eq!(
+        admin(&url, home.path(), PASSWORD, &["status"])
+            .status
+            .code(),
+        Some(0)
+    );
     let cache = home.path().join("galaxy/admin-sessions.json");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&cache).expect("the session is cached").permissions().mode();
+        let mode = std::fs::metadata(&cache)
+            .expect("the session is cached")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "the cache is the owner's alone: {mode:o}");
     }
     // The cached token needs no password...
     let cached = admin(&url, home.path(), "a wrong password", &["status"]);
     assert_eq!(cached.status.code(), Some(0), "{cached:?}");
     // ...and --fresh logs in again, where the wrong password is refused.
-    let fresh = admin(&url, home.path(), "a wrong password", &["--fresh", "status"]);
+    let fresh = admin(
+        &url,
+        home.path(),
+        "a wrong password",
+        &["--fresh", "status"],
+    );
     assert_eq!(fresh.status.code(), Some(1), "{fresh:?}");
     assert!(String::from_utf8_lossy(&fresh.stderr).contains("wrong username or password"));
 }
@@ -94,12 +115,22 @@ fn the_session_is_cached_until_asked_to_log_in_afresh() {
 fn players_are_refused_and_a_dead_address_is_unreachable() {
     let server = server_with_root();
     let home = TempDir::new("galaxy-admin");
-    let player = admin(&server.http_url(), home.path(), PASSWORD, &["--user", "ada", "status"]);
+    let player = admin(
+        &server.http_url(),
+        home.path(),
+        PASSWORD,
+        &["--user", "ada", "status"],
+    );
     assert_eq!(player.status.code(), Some(1), "{player:?}");
     assert!(String::from_utf8_lossy(&player.stderr).contains("not an admin"));
 
     let port = galaxy_tests::server::free_tcp_port();
-    let dead = admin(&format!("http://127.0.0.1:{port}"), home.path(), PASSWORD, &["--json", "status"]);
+    let dead = admin(
+        &format!("http://127.0.0.1:{port}"),
+        home.path(),
+        PASSWORD,
+        &["--json", "status"],
+    );
     assert_eq!(dead.status.code(), Some(4), "{dead:?}");
     assert_eq!(json(&dead)["ok"], false);
 }

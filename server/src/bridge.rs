@@ -314,12 +314,14 @@ pub struct Actor {
 }
 
 /// The answer to an admin line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AdminReply {
     /// Whether it ran.
     pub ok: bool,
     /// What it printed or why it was refused.
     pub output: String,
+    /// The same as data, for commands that report something (`status`, `players`).
+    pub data: Option<serde_json::Value>,
 }
 
 /// An admin line from outside the app (HTTP), answered on `reply`.

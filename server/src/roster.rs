@@ -77,7 +77,7 @@ pub struct DisconnectPlayer {
 }
 
 /// An answer for a player's console.
-#[derive(Message, Clone, Debug, PartialEq, Eq)]
+#[derive(Message, Clone, Debug, PartialEq)]
 pub struct ConsoleReply {
     /// Player id.
     pub player: u64,

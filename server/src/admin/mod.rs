@@ -20,6 +20,7 @@ use galaxy_shared::admin::{AdminCommand, HELP};
 use galaxy_shared::components::{FlightState, Fuel, Ship, Throttle};
 use galaxy_shared::protocol::{ErrorCode, Role};
 use galaxy_shared::units::CalendarTime;
+use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bridge::{Actor, AdminInbox, AdminReply, Bridge};
@@ -299,11 +300,25 @@ fn refuse(why: &str) -> AdminReply {
     AdminReply {
         ok: false,
         output: why.to_owned(),
+        data: None,
     }
 }
 
 fn done(output: String) -> AdminReply {
-    AdminReply { ok: true, output }
+    AdminReply {
+        ok: true,
+        output,
+        data: None,
+    }
+}
+
+/// A reply that also carries `data` for scripts (the HTTP answer's `data`).
+fn done_with(output: String, data: &impl Serialize) -> AdminReply {
+    AdminReply {
+        ok: true,
+        output,
+        data: serde_json::to_value(data).ok(),
+    }
 }
 
 /// Writes one audit row on the runtime.
@@ -324,7 +339,7 @@ fn audit(db: &AdminDb, who: &str, line: &str, reply: &AdminReply) {
 fn execute(command: AdminCommand, world: &mut World) -> AdminReply {
     match command {
         AdminCommand::Help => done(HELP.to_owned()),
-        AdminCommand::Status => done(status(world)),
+        AdminCommand::Status => status(world),
         AdminCommand::Pause => {
             world.clock_commands.write(ClockCommand::Pause);
             done("paused".into())
@@ -345,7 +360,7 @@ fn execute(command: AdminCommand, world: &mut World) -> AdminReply {
                 .write(ClockCommand::SetTimeScale(scale));
             done(format!("time scale {scale}"))
         }
-        AdminCommand::Players => done(players(world)),
+        AdminCommand::Players => players(world),
         AdminCommand::Kick(name) => kick(world, &name, ErrorCode::Kicked, "kicked by an admin"),
         AdminCommand::Refuel(name) => service(world, &name, ShipAction::Refuel),
         AdminCommand::Reset(name) => service(world, &name, ShipAction::Reset),
@@ -361,55 +376,116 @@ fn execute(command: AdminCommand, world: &mut World) -> AdminReply {
     }
 }
 
-fn status(world: &World) -> String {
+/// What `status` reports, also as data for scripts and the dashboard.
+#[derive(Serialize)]
+struct Status {
+    tick: u64,
+    game_time_s: f64,
+    date: String,
+    time_scale: f64,
+    paused: bool,
+    players_online: usize,
+    ships: usize,
+    tick_p50_ms: f64,
+    tick_p99_ms: f64,
+    overruns: u64,
+    dropped: u64,
+}
+
+fn status(world: &World) -> AdminReply {
     let clock = &world.clock;
-    format!(
+    let status = Status {
+        tick: clock.tick,
+        game_time_s: clock.game_time,
+        date: CalendarTime::from_game_time(clock.game_time).to_string(),
+        time_scale: clock.time_scale,
+        paused: clock.paused,
+        players_online: world.roster.0.len(),
+        ships: world.ships.iter().count(),
+        tick_p50_ms: world.stats.quantile(0.5).as_secs_f64() * 1e3,
+        tick_p99_ms: world.stats.quantile(0.99).as_secs_f64() * 1e3,
+        overruns: world.stats.overruns,
+        dropped: world.stats.dropped,
+    };
+    let text = format!(
         "tick {} | {} | scale {} | {} | players online {} | ships {} | tick p50 {:.2} ms p99 {:.2} ms | overruns {} dropped {}",
-        clock.tick,
-        CalendarTime::from_game_time(clock.game_time),
-        clock.time_scale,
-        if clock.paused { "paused" } else { "running" },
-        world.roster.0.len(),
-        world.ships.iter().count(),
-        world.stats.quantile(0.5).as_secs_f64() * 1e3,
-        world.stats.quantile(0.99).as_secs_f64() * 1e3,
-        world.stats.overruns,
-        world.stats.dropped,
-    )
+        status.tick,
+        status.date,
+        status.time_scale,
+        if status.paused { "paused" } else { "running" },
+        status.players_online,
+        status.ships,
+        status.tick_p50_ms,
+        status.tick_p99_ms,
+        status.overruns,
+        status.dropped,
+    );
+    done_with(text, &status)
+}
+
+/// A player online and their ship, as `players` reports them.
+#[derive(Serialize)]
+struct PlayerRow {
+    name: String,
+    id: u64,
+    role: &'static str,
+    /// The ship's throttle, fuel (kg) and flight state, when it has one.
+    ship: Option<ShipRow>,
+}
+
+#[derive(Serialize)]
+struct ShipRow {
+    throttle: f64,
+    fuel_kg: f64,
+    flight: &'static str,
 }
 
 /// One line per player online: name, id, role, and their ship's throttle, fuel and
 /// flight state (what an operator asks first when a player reports a problem).
-fn players(world: &World) -> String {
-    let mut names: Vec<String> = world
+fn players(world: &World) -> AdminReply {
+    let mut rows: Vec<PlayerRow> = world
         .roster
         .0
         .iter()
-        .map(|(id, p)| {
-            let ship = world
+        .map(|(id, p)| PlayerRow {
+            name: p.name.clone(),
+            id: *id,
+            role: p.role.as_str(),
+            ship: world
                 .ships
                 .iter()
                 .find(|(_, owner, ..)| owner.player == *id)
-                .map_or_else(
-                    || "no ship".to_owned(),
-                    |(_, _, throttle, fuel, flight)| {
-                        format!(
-                            "throttle {:.0} %, fuel {:.0} kg, {}",
-                            throttle.0 * 100.0,
-                            fuel.0,
-                            flight_word(flight)
-                        )
-                    },
-                );
-            format!("{} ({id}, {}): {ship}", p.name, p.role.as_str())
+                .map(|(_, _, throttle, fuel, flight)| ShipRow {
+                    throttle: throttle.0,
+                    fuel_kg: fuel.0,
+                    flight: flight_word(flight),
+                }),
         })
         .collect();
-    names.sort();
-    if names.is_empty() {
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let ship = row.ship.as_ref().map_or_else(
+                || "no ship".to_owned(),
+                |ship| {
+                    format!(
+                        "throttle {:.0} %, fuel {:.0} kg, {}",
+                        ship.throttle * 100.0,
+                        ship.fuel_kg,
+                        ship.flight
+                    )
+                },
+            );
+            format!("{} ({}, {}): {ship}", row.name, row.id, row.role)
+        })
+        .collect();
+    let text = if lines.is_empty() {
         "no players online".into()
     } else {
-        names.join("\n")
-    }
+        lines.join("\n")
+    };
+    done_with(text, &rows)
 }
 
 fn flight_word(flight: &FlightState) -> &'static str {

@@ -96,6 +96,9 @@ pub struct AdminAnswer {
     pub ok: bool,
     /// What it printed, or why it was refused.
     pub output: String,
+    /// What `status` and `players` report, as data for scripts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
 }
 
 /// What the handlers share.
@@ -586,6 +589,7 @@ async fn admin_command(State(api): ApiState, headers: HeaderMap, body: Bytes) ->
             let body = AdminAnswer {
                 ok: reply.ok,
                 output: reply.output,
+                data: reply.data,
             };
             (StatusCode::OK, axum::Json(body)).into_response()
         }
