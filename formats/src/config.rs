@@ -1,5 +1,8 @@
-//! Server configuration: `config/galaxy.toml` (or the file named by `GALAXY_CONFIG`),
-//! overridden by environment variables, validated before anything starts.
+//! Server configuration: the defaults compiled into the binary (the repository's
+//! `config/galaxy.toml`), overridden by a config file (`GALAXY_CONFIG`, else
+//! `config/galaxy.toml` under the working directory when there is one), then by
+//! environment variables; validated before anything starts. The binary needs no
+//! file to run.
 //!
 //! Any key can be overridden as `GALAXY_<SECTION>__<KEY>` (for example
 //! `GALAXY_TICK__RATE_HZ=60`); the standard variables of the spec (`GALAXY_HTTP_ADDR`,
@@ -14,10 +17,13 @@ use galaxy_shared::physics::attitude::AttitudeSpec;
 use galaxy_shared::physics::integrator::BodyIntegrator;
 use galaxy_shared::physics::rocket::exhaust_velocity;
 use glam::DVec3;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Where the config file is looked for when `GALAXY_CONFIG` is not set.
 pub const DEFAULT_CONFIG_PATH: &str = "config/galaxy.toml";
+
+/// The defaults, compiled in: every key with its documented value.
+pub const DEFAULTS: &str = include_str!("../../config/galaxy.toml");
 
 /// Variables of the spec that map onto one config key each.
 const STANDARD_VARIABLES: [(&str, &str); 5] = [
@@ -58,7 +64,7 @@ pub enum ConfigError {
 }
 
 /// The whole server configuration.
-#[derive(Resource, Clone, Debug, Deserialize, PartialEq)]
+#[derive(Resource, Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Tick engine.
@@ -78,7 +84,7 @@ pub struct Config {
 }
 
 /// `[web]`: the browser client the HTTP server serves.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct WebConfig {
     /// Folder with the built client (`index.html` and its files).
@@ -86,7 +92,7 @@ pub struct WebConfig {
 }
 
 /// `[tick]`: the fixed-timestep engine.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TickConfig {
     /// Simulation ticks per real second.
@@ -104,10 +110,10 @@ pub struct TickConfig {
 }
 
 /// `[physics]`: integrators and the ephemeris.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PhysicsConfig {
-    /// The bundled J2000 ephemeris.
+    /// The J2000 ephemeris: `bundled` (compiled in) or a JSON file of its shape.
     pub ephemeris: PathBuf,
     /// Scheme for the bodies.
     pub body_integrator: BodyIntegrator,
@@ -120,7 +126,7 @@ pub struct PhysicsConfig {
 }
 
 /// `[ship]`: the one ship type every player flies.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ShipConfig {
     /// Mass without propellant (kg).
@@ -158,7 +164,7 @@ pub struct ShipConfig {
 }
 
 /// `[net]`: addresses of the game and HTTP endpoints.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct NetConfig {
     /// HTTP API and web client.
@@ -191,7 +197,7 @@ pub struct NetConfig {
 }
 
 /// `[auth]`: accounts, tokens and login throttling.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// Session (JWT) lifetime (s).
@@ -248,7 +254,7 @@ impl AuthConfig {
 }
 
 /// `[persistence]`: database and snapshots.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PersistenceConfig {
     /// `sqlite://file.db` or `postgres://…`.
@@ -305,16 +311,35 @@ impl ShipConfig {
 }
 
 impl Config {
-    /// Loads the file named by `GALAXY_CONFIG` (or the default path), applies the
-    /// process environment and validates the result.
-    pub fn load() -> Result<Self, ConfigError> {
-        let path = std::env::var_os("GALAXY_CONFIG")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH));
-        Self::load_from(&path, std::env::vars())
+    /// The compiled-in defaults, overridden by the config file (the one
+    /// `GALAXY_CONFIG` names, which must exist, else `config/galaxy.toml` if present)
+    /// and the process environment; validated. Also says which file it read.
+    pub fn load() -> Result<(Self, Option<PathBuf>), ConfigError> {
+        let (path, required) = match std::env::var_os("GALAXY_CONFIG") {
+            Some(path) => (PathBuf::from(path), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_PATH), false),
+        };
+        if !required && !path.exists() {
+            return Ok((Self::parse("", "no config file", std::env::vars())?, None));
+        }
+        Ok((Self::load_from(&path, std::env::vars())?, Some(path)))
     }
 
-    /// Loads `path`, overridden by `vars`, and validates.
+    /// The effective configuration as TOML for `--print-config`, with the database
+    /// password masked.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.persistence.database_url = redact_password(&shown.persistence.database_url);
+        toml::to_string(&shown)
+            .unwrap_or_else(|e| format!("# cannot show the configuration: {e}\n"))
+    }
+
+    /// The compiled-in defaults alone.
+    pub fn defaults() -> Result<Self, ConfigError> {
+        Self::parse("", "the compiled-in defaults", Vec::new())
+    }
+
+    /// The defaults overridden by `path`, then by `vars`; validated.
     pub fn load_from(
         path: &Path,
         vars: impl IntoIterator<Item = (String, String)>,
@@ -326,18 +351,21 @@ impl Config {
         Self::parse(&text, &path.display().to_string(), vars)
     }
 
-    /// Parses TOML `text`, applies `vars` and validates.
+    /// The defaults overridden by TOML `text` (which may set any subset of the
+    /// keys), then by `vars`; validated.
     pub fn parse(
         text: &str,
         origin: &str,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut table: toml::Table =
-            text.parse()
-                .map_err(|e: toml::de::Error| ConfigError::Parse {
-                    origin: origin.to_owned(),
-                    message: e.to_string(),
-                })?;
+        let parse = |text: &str, origin: &str| {
+            text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
+                origin: origin.to_owned(),
+                message: e.to_string(),
+            })
+        };
+        let mut table = parse(DEFAULTS, "the compiled-in defaults")?;
+        merge(&mut table, parse(text, origin)?);
         for (name, value) in vars {
             if let Some(key) = override_key(&name) {
                 set_key(&mut table, &key, &value)?;
@@ -480,6 +508,34 @@ impl Config {
     }
 }
 
+/// `scheme://user:secret@host/...` with the secret replaced by `***`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Lays `over` onto `base`, table by table, so a file sets only the keys it names.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => merge(inner, value),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
 /// The dotted key an environment variable overrides, if it is one of ours.
 fn override_key(name: &str) -> Option<String> {
     if let Some((_, key)) = STANDARD_VARIABLES.iter().find(|(var, _)| *var == name) {
@@ -545,8 +601,7 @@ mod tests {
     use super::*;
 
     fn default_text() -> String {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/galaxy.toml");
-        std::fs::read_to_string(path).expect("the repository ships config/galaxy.toml")
+        DEFAULTS.to_owned()
     }
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -609,6 +664,43 @@ mod tests {
                 "{var}={value}: `{error}` does not name {key}"
             );
         }
+    }
+
+    #[test]
+    fn a_file_overrides_only_the_keys_it_names() {
+        let config =
+            Config::parse("[tick]\nrate_hz = 20.0\n", "small.toml", vec![]).expect("valid");
+        assert_eq!(config.tick.rate_hz, 20.0);
+        assert_eq!(config.tick.max_catchup_ticks, 5, "the rest stays default");
+        assert_eq!(config, {
+            let mut expected = Config::defaults().expect("defaults");
+            expected.tick.rate_hz = 20.0;
+            expected
+        });
+        let error = Config::parse("[tick]\nrate = 20.0\n", "typo.toml", vec![])
+            .expect_err("an unknown key is refused");
+        assert!(error.to_string().contains("rate"), "{error}");
+        assert!(error.to_string().contains("typo.toml"), "{error}");
+    }
+
+    #[test]
+    fn the_printed_configuration_reads_back_the_same_without_the_password() {
+        let config = Config::parse(
+            "",
+            "none",
+            vars(&[(
+                "DATABASE_URL",
+                "postgres://galaxy:hunter22@db:5432/galaxy?sslmode=require",
+            )]),
+        )
+        .expect("valid");
+        let printed = config.to_redacted_toml();
+        assert!(!printed.contains("hunter22"), "{printed}");
+        assert!(printed.contains("postgres://galaxy:***@db:5432/galaxy?sslmode=require"));
+        let mut again = Config::parse(&printed, "printed", vec![]).expect("reads back");
+        again.persistence.database_url = config.persistence.database_url.clone();
+        assert_eq!(again, config);
+        assert_eq!(redact_password("sqlite://galaxy.db"), "sqlite://galaxy.db");
     }
 
     #[test]

@@ -112,18 +112,30 @@ pub struct Bodies {
     pub integrator: BodyIntegrator,
 }
 
+/// The J2000 ephemeris compiled into the binary, so the server starts in any
+/// directory (`config/ephemeris-j2000.json`, made by `tools/gen_ephemeris.py`).
+pub const BUNDLED: &str = include_str!("../../config/ephemeris-j2000.json");
+
+/// The `physics.ephemeris` value that names [`BUNDLED`].
+pub const BUNDLED_NAME: &str = "bundled";
+
 impl Bodies {
-    /// Reads and validates the ephemeris at `path`.
+    /// Reads and validates the ephemeris at `path` ([`BUNDLED_NAME`]: the bundled one).
     pub fn load(
         path: &Path,
         relativity: bool,
         integrator: BodyIntegrator,
     ) -> Result<Self, EphemerisError> {
-        let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| EphemerisError::Read {
-            path: display.clone(),
-            source,
-        })?;
+        let (text, display) = if path == Path::new(BUNDLED_NAME) {
+            (BUNDLED.to_owned(), "the bundled ephemeris".to_owned())
+        } else {
+            let display = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|source| EphemerisError::Read {
+                path: display.clone(),
+                source,
+            })?;
+            (text, display)
+        };
         let file: EphemerisFile =
             serde_json::from_str(&text).map_err(|source| EphemerisError::Parse {
                 path: display,

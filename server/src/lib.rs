@@ -9,6 +9,7 @@ pub mod bridge;
 pub mod db;
 pub mod ephemeris;
 pub mod gravity;
+pub mod logging;
 pub mod net;
 pub mod persistence;
 pub mod roster;

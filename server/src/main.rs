@@ -4,7 +4,6 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use bevy::app::TerminalCtrlCHandlerPlugin;
-use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use clap::{Parser, Subcommand};
 use galaxy_server::admin::AdminDb;
@@ -13,6 +12,7 @@ use galaxy_server::auth::http::{resolve, ws_public_address};
 use galaxy_server::bridge::AdminInbox;
 use galaxy_server::config::Config;
 use galaxy_server::ephemeris::load_bodies;
+use galaxy_server::logging::{LogFormat, log_plugin};
 use galaxy_server::net::{self, transport::GuardedTransport, transport::TransportSetup};
 use galaxy_server::persistence::{self, cli::SnapshotsCommand};
 use galaxy_server::secrets::Secrets;
@@ -24,6 +24,10 @@ use galaxy_shared::protocol::{PROTOCOL_ID, Role};
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
+    /// Print the effective configuration (compiled-in defaults, the config file, the
+    /// environment; the database password masked) as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -77,15 +81,35 @@ enum AdminCli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load() {
-        Ok(config) => config,
+    let (config, file) = match Config::load() {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("galaxy-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.print_config {
+        let file = file.map_or_else(|| "none".to_owned(), |f| f.display().to_string());
+        let jwt = if std::env::var_os("GALAXY_JWT_SECRET").is_some() {
+            "GALAXY_JWT_SECRET (not shown)"
+        } else {
+            "random per process (GALAXY_JWT_SECRET unset)"
+        };
+        print!(
+            "# compiled-in defaults, then config file: {file}, then the environment\n# session signing secret: {jwt}\n{}",
+            config.to_redacted_toml()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let log_format = match LogFormat::from_environment() {
+        Ok(format) => format,
         Err(error) => {
             eprintln!("galaxy-server: {error}");
             return ExitCode::from(2);
         }
     };
     match cli.command.unwrap_or(Command::Run) {
-        Command::Run => run(config),
+        Command::Run => run(config, file, log_format),
         Command::Simulate {
             days,
             start_epoch,
@@ -124,7 +148,7 @@ fn run_create_user(config: &Config, name: &str, admin: bool) -> ExitCode {
     }
 }
 
-fn run(config: Config) -> ExitCode {
+fn run(config: Config, file: Option<std::path::PathBuf>, log_format: LogFormat) -> ExitCode {
     let (bodies, start) = match load_bodies(&config) {
         Ok(loaded) => loaded,
         Err(error) => {
@@ -134,7 +158,14 @@ fn run(config: Config) -> ExitCode {
     };
     let mut app = server_app(config.clone(), bodies, start, Drive::RealTime);
     // Logging first, so the services' start-up messages are printed.
-    app.add_plugins(LogPlugin::default());
+    app.add_plugins(log_plugin(log_format));
+    match &file {
+        Some(file) => info!(
+            "configuration: compiled-in defaults, {}, environment",
+            file.display()
+        ),
+        None => info!("configuration: compiled-in defaults and the environment (no config file)"),
+    }
     install_shutdown_handler();
     app.add_plugins(TerminalCtrlCHandlerPlugin);
     let (runtime, bridge, inbox, secrets, db) = match services::start_services(&config) {

@@ -50,11 +50,12 @@ pub fn server_binary() -> PathBuf {
         .clone()
 }
 
-/// A `galaxy-server` command run from the repository root with a clean environment
-/// (no inherited `GALAXY_*` overrides).
+/// A `galaxy-server` command with a clean environment (no inherited `GALAXY_*`
+/// overrides), run outside the repository as an installed binary is: it needs no
+/// config file or ephemeris beside it.
 pub fn server_command() -> Command {
     let mut command = Command::new(server_binary());
-    command.current_dir(repo_root());
+    command.current_dir(std::env::temp_dir());
     for (name, _) in std::env::vars() {
         if name.starts_with("GALAXY_") || name == "DATABASE_URL" {
             command.env_remove(name);

@@ -1,7 +1,5 @@
 //! What both benchmarks build: the shipped config and a server full of ships.
 
-use std::path::PathBuf;
-
 use bevy::prelude::*;
 use galaxy_server::config::Config;
 use galaxy_server::ephemeris::{Bodies, load_bodies};
@@ -10,13 +8,9 @@ use galaxy_server::ships::spawn::{random_spawn_slot, ship_bundle};
 use galaxy_server::{Drive, server_app};
 use galaxy_shared::components::{Controls, HoldMode};
 
-/// The repository's config with its ephemeris path made absolute.
+/// The compiled-in configuration.
 pub fn config() -> Config {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut config =
-        Config::load_from(&root.join("config/galaxy.toml"), Vec::new()).expect("shipped config");
-    config.physics.ephemeris = root.join(&config.physics.ephemeris);
-    config
+    Config::defaults().expect("compiled-in defaults")
 }
 
 /// A manually driven server at the configured start epoch, before start-up.
