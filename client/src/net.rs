@@ -237,7 +237,10 @@ fn connect(mut commands: Commands, logged_in: Option<Res<LoggedIn>>, mut link: R
     };
     match open_transport(&logged_in) {
         Ok(transport) => {
-            commands.insert_resource(RenetClient::new(connection_config(), false));
+            // Over a reliable transport (WebSocket) renet sends every channel
+            // unreliably, as the server does for that client.
+            let reliable = transport.is_reliable();
+            commands.insert_resource(RenetClient::new(connection_config(), reliable));
             commands.insert_resource(transport);
             link.status = LinkStatus::Connecting;
         }

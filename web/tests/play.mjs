@@ -7,11 +7,9 @@
 // until stdin closes, so the caller can look at the game from outside.
 //
 // Usage: node web/tests/play.mjs URL USERNAME PASSWORD SCREENSHOT.png
-// Environment: GALAXY_CHROMIUM (default /usr/bin/chromium).
+// Environment: GALAXY_CHROMIUM (default /usr/bin/chromium). Playwright gives the
+// browser a fresh, empty profile.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const [url, username, password, screenshot] = process.argv.slice(2);
@@ -20,14 +18,13 @@ if (!screenshot) {
   process.exit(2);
 }
 const CONNECT_TIMEOUT_MS = 120_000;
-const profile = mkdtempSync(join(tmpdir(), "galaxy-chromium-"));
 
 const browser = await chromium.launch({
   executablePath: process.env.GALAXY_CHROMIUM || "/usr/bin/chromium",
   headless: true,
   args: [
     "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`,
+    "--disable-component-update", "--disable-sync",
     "--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist",
   ],
 });
@@ -98,7 +95,6 @@ try {
   process.exitCode = 1;
 } finally {
   await browser.close();
-  rmSync(profile, { recursive: true, force: true });
 }
 
 async function message(page) {
@@ -137,6 +133,7 @@ async function followsTheWindow(page) {
   await cdp.send("Emulation.setDeviceMetricsOverride",
     { width: 640, height: 400, deviceScaleFactor: 2, mobile: false });
   const dense = await until([1280, 800]);
+  const ratio = await page.evaluate(() => window.devicePixelRatio);
   await cdp.send("Emulation.clearDeviceMetricsOverride");
-  return { after_resize: resized, after_dpr_2: dense };
+  return { after_resize: resized, after_dpr_2: dense, device_pixel_ratio: ratio };
 }
