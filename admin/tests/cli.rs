@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use galaxy_tests::server::{ServerProcess, ServerSetup, TempDir};
 use serde_json::Value;
@@ -56,7 +57,15 @@ fn console_lines_run_with_the_consoles_replies_and_json_data() {
 
     let set = admin(&url, home.path(), PASSWORD, &["timescale", "1000"]);
     assert_eq!(set.status.code(), Some(0), "{set:?}");
-    let status = json(&admin(&url, home.path(), PASSWORD, &["--json", "status"]));
+    // The clock takes the new scale on its next tick.
+    let started = Instant::now();
+    let status = loop {
+        let status = json(&admin(&url, home.path(), PASSWORD, &["--json", "status"]));
+        if status["data"]["time_scale"] == 1000.0 || started.elapsed() > Duration::from_secs(10) {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(status["ok"], true);
     assert_eq!(status["data"]["time_scale"], 1000.0, "{status:#}");
     assert!(status["data"]["tick"].as_u64().is_some(), "{status:#}");
