@@ -60,10 +60,15 @@ impl Picture {
         hits as f64 / self.pixels.len().max(1) as f64
     }
 
-    /// Whether the picture shows something: light and shade, and many colours.
-    pub fn is_blank(&self) -> bool {
-        let (_, deviation) = self.luma();
-        deviation <= 8.0 || self.colours() <= 200
+    /// Fails the test unless the picture shows something: light and shade, and
+    /// many colours.
+    pub fn assert_not_blank(&self) {
+        let (mean, deviation) = self.luma();
+        let colours = self.colours();
+        assert!(
+            deviation > 8.0 && colours > 200,
+            "the screenshot looks blank: mean {mean:.1}, deviation {deviation:.1}, {colours} colours"
+        );
     }
 }
 

@@ -216,12 +216,7 @@ fn a_player_logs_in_and_flies_in_headless_chromium_beside_a_native_bot() {
 
     // The picture: not blank, and Earth's blue covers a good share of it.
     let picture = Picture::open(&screenshot).expect("the browser saved a PNG");
-    let (mean, deviation) = picture.luma();
-    assert!(
-        !picture.is_blank(),
-        "the screenshot looks blank: mean {mean:.1}, deviation {deviation:.1}, {} colours",
-        picture.colours()
-    );
+    picture.assert_not_blank();
     let earth = picture.share(earth_blue);
     assert!(earth > 0.05, "Earth covers {earth:.3} of the screenshot");
 
