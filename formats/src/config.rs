@@ -81,6 +81,29 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The browser client's files.
     pub web: WebConfig,
+    /// The Agones SDK, for fleets of universes.
+    pub agones: AgonesConfig,
+}
+
+/// `[agones]`: telling an Agones sidecar (its REST port) that this game server is
+/// ready, healthy and shutting down.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AgonesConfig {
+    /// Whether to talk to the sidecar at all (only under Agones).
+    pub enabled: bool,
+    /// Seconds between health pings; under the GameServer's `health.periodSeconds`.
+    pub health_interval_s: f64,
+}
+
+impl NetConfig {
+    /// The UDP port native clients are told to send to.
+    pub fn public_udp_port(&self) -> u16 {
+        match self.public_udp_port {
+            0 => self.udp_addr.port(),
+            port => port,
+        }
+    }
 }
 
 /// `[web]`: the browser client the HTTP server serves.
@@ -175,6 +198,9 @@ pub struct NetConfig {
     pub ws_addr: SocketAddr,
     /// Host name or address put into connect tokens.
     pub public_host: String,
+    /// UDP port put into connect tokens when a NAT or a cluster maps the socket to
+    /// another one; 0: the port of `udp_addr`.
+    pub public_udp_port: u16,
     /// WebSocket URL browsers are told to use (`wss://…` behind a TLS proxy); empty
     /// means `ws://public_host:<ws port>`.
     pub public_ws_url: String,
@@ -467,6 +493,7 @@ impl Config {
                 "persistence.snapshot_interval_s",
                 self.persistence.snapshot_interval_s,
             ),
+            ("agones.health_interval_s", self.agones.health_interval_s),
         ] {
             positive(key, value)?;
         }

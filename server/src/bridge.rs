@@ -1,272 +1,22 @@
-//! What the Bevy app and the HTTP side (tokio) share: metrics, health, secrets and
-//! the admin request channel. Neither side ever blocks on the other: counters are
-//! atomics, admin requests travel through a bounded channel and are answered on a
-//! oneshot.
+//! What the Bevy app and the HTTP side (tokio) share: health, the dashboard's history
+//! and the admin request channel (metrics go through the `metrics` facade, see
+//! [`crate::telemetry`]). Neither side ever blocks on the other: flags are atomics,
+//! the history is behind a lock held for microseconds, admin requests travel through
+//! a bounded channel and are answered on a oneshot.
 
-use std::fmt::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bevy::prelude::Resource;
-use galaxy_shared::guard::Rejection;
 use galaxy_shared::protocol::Role;
 use tokio::sync::{mpsc, oneshot};
 
-/// Counters and gauges exported at `/metrics`.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Simulation ticks run.
-    pub ticks: AtomicU64,
-    /// Median tick duration (µs) over the recent window.
-    pub tick_p50_us: AtomicU64,
-    /// 99th percentile tick duration (µs).
-    pub tick_p99_us: AtomicU64,
-    /// Ticks longer than their period.
-    pub tick_overruns: AtomicU64,
-    /// Ticks dropped by the catch-up limit.
-    pub ticks_dropped: AtomicU64,
-    /// Ships in the world.
-    pub ships: AtomicU64,
-    /// Connected game clients.
-    pub clients: AtomicU64,
-    /// Game messages that failed to decode or validate.
-    pub bad_messages: AtomicU64,
-    /// Datagrams dropped by the packet guard before netcode or renet saw them.
-    pub guarded_packets: AtomicU64,
-    /// The same, by [`Rejection`] kind (indexed as in [`Rejection::ALL`]).
-    pub guarded_by_kind: [AtomicU64; Rejection::ALL.len()],
-    /// Clients disconnected for sending garbage.
-    pub garbage_disconnects: AtomicU64,
-    /// Game payload bytes sent / received.
-    pub bytes_sent: AtomicU64,
-    /// Game payload bytes received.
-    pub bytes_received: AtomicU64,
-    /// HTTP requests served.
-    pub http_requests: AtomicU64,
-    /// Successful logins.
-    pub logins: AtomicU64,
-    /// Failed logins (bad credentials).
-    pub login_failures: AtomicU64,
-    /// Logins refused by throttling.
-    pub login_throttled: AtomicU64,
-    /// Accounts created.
-    pub registrations: AtomicU64,
-    /// Registrations refused by throttling.
-    pub registrations_throttled: AtomicU64,
-    /// Admin commands run (from any entry point).
-    pub admin_commands: AtomicU64,
-    /// Admin lines refused (not an admin, banned, or the standing unreadable).
-    pub admin_refused: AtomicU64,
-    /// Database operations that failed.
-    pub db_errors: AtomicU64,
-    /// World snapshots written.
-    pub snapshots_written: AtomicU64,
-    /// Snapshot write attempts that failed (each is retried).
-    pub snapshots_failed: AtomicU64,
-    /// Encode and write time of the last snapshot written (ms).
-    pub snapshot_last_duration_ms: AtomicU64,
-    /// Size of the last snapshot written (bytes).
-    pub snapshot_last_bytes: AtomicU64,
-}
-
-impl Metrics {
-    /// Counts a packet the guard dropped.
-    pub fn count_guarded(&self, rejection: Rejection) {
-        self.guarded_packets.fetch_add(1, Ordering::Relaxed);
-        if let Some(i) = Rejection::ALL.iter().position(|&r| r == rejection) {
-            self.guarded_by_kind[i].fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Prometheus text exposition of every counter.
-    pub fn render(&self, health: &Health) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 25] = [
-            (
-                "galaxy_ticks_total",
-                "counter",
-                "Simulation ticks run",
-                &self.ticks,
-            ),
-            (
-                "galaxy_tick_duration_p50_microseconds",
-                "gauge",
-                "Median tick duration",
-                &self.tick_p50_us,
-            ),
-            (
-                "galaxy_tick_duration_p99_microseconds",
-                "gauge",
-                "99th percentile tick duration",
-                &self.tick_p99_us,
-            ),
-            (
-                "galaxy_tick_overruns_total",
-                "counter",
-                "Ticks longer than their period",
-                &self.tick_overruns,
-            ),
-            (
-                "galaxy_ticks_dropped_total",
-                "counter",
-                "Ticks dropped by the catch-up limit",
-                &self.ticks_dropped,
-            ),
-            ("galaxy_ships", "gauge", "Ships in the world", &self.ships),
-            (
-                "galaxy_clients",
-                "gauge",
-                "Connected game clients",
-                &self.clients,
-            ),
-            (
-                "galaxy_bad_messages_total",
-                "counter",
-                "Game messages that failed to decode or validate",
-                &self.bad_messages,
-            ),
-            (
-                "galaxy_guarded_packets_total",
-                "counter",
-                "Datagrams dropped by the packet guard",
-                &self.guarded_packets,
-            ),
-            (
-                "galaxy_garbage_disconnects_total",
-                "counter",
-                "Clients disconnected for garbage",
-                &self.garbage_disconnects,
-            ),
-            (
-                "galaxy_net_sent_bytes_total",
-                "counter",
-                "Game payload bytes sent",
-                &self.bytes_sent,
-            ),
-            (
-                "galaxy_net_received_bytes_total",
-                "counter",
-                "Game payload bytes received",
-                &self.bytes_received,
-            ),
-            (
-                "galaxy_http_requests_total",
-                "counter",
-                "HTTP requests served",
-                &self.http_requests,
-            ),
-            (
-                "galaxy_logins_total",
-                "counter",
-                "Successful logins",
-                &self.logins,
-            ),
-            (
-                "galaxy_login_failures_total",
-                "counter",
-                "Failed logins",
-                &self.login_failures,
-            ),
-            (
-                "galaxy_login_throttled_total",
-                "counter",
-                "Logins refused by throttling",
-                &self.login_throttled,
-            ),
-            (
-                "galaxy_registrations_total",
-                "counter",
-                "Accounts created",
-                &self.registrations,
-            ),
-            (
-                "galaxy_registrations_throttled_total",
-                "counter",
-                "Registrations refused by throttling",
-                &self.registrations_throttled,
-            ),
-            (
-                "galaxy_admin_commands_total",
-                "counter",
-                "Admin commands run",
-                &self.admin_commands,
-            ),
-            (
-                "galaxy_admin_refused_total",
-                "counter",
-                "Admin lines refused",
-                &self.admin_refused,
-            ),
-            (
-                "galaxy_db_errors_total",
-                "counter",
-                "Database operations that failed",
-                &self.db_errors,
-            ),
-            (
-                "galaxy_snapshots_written_total",
-                "counter",
-                "World snapshots written",
-                &self.snapshots_written,
-            ),
-            (
-                "galaxy_snapshots_failed_total",
-                "counter",
-                "Snapshot write attempts that failed",
-                &self.snapshots_failed,
-            ),
-            (
-                "galaxy_snapshot_last_duration_milliseconds",
-                "gauge",
-                "Encode and write time of the last snapshot",
-                &self.snapshot_last_duration_ms,
-            ),
-            (
-                "galaxy_snapshot_last_size_bytes",
-                "gauge",
-                "Size of the last snapshot",
-                &self.snapshot_last_bytes,
-            ),
-        ];
-        let mut out = String::new();
-        for (name, kind, help, value) in rows {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
-                value.load(Ordering::Relaxed)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP galaxy_guarded_packets_by_kind_total Packets dropped by the packet guard, by kind\n# TYPE galaxy_guarded_packets_by_kind_total counter"
-        );
-        for (kind, count) in Rejection::ALL.iter().zip(&self.guarded_by_kind) {
-            let _ = writeln!(
-                out,
-                "galaxy_guarded_packets_by_kind_total{{kind=\"{}\"}} {}",
-                kind.as_str(),
-                count.load(Ordering::Relaxed)
-            );
-        }
-        let ready = |flag: bool| u8::from(flag);
-        let _ = writeln!(
-            out,
-            "# HELP galaxy_database_up Database reachable\n# TYPE galaxy_database_up gauge\ngalaxy_database_up {}",
-            ready(health.database_up())
-        );
-        let _ = writeln!(
-            out,
-            "# HELP galaxy_simulation_up Simulation ticked within the last 2 s\n# TYPE galaxy_simulation_up gauge\ngalaxy_simulation_up {}",
-            ready(health.simulation_up())
-        );
-        out
-    }
-}
-
-/// Liveness facts for `/ready`.
+/// Liveness facts for `/ready`, `/metrics` and the dashboard.
 #[derive(Debug, Default)]
 pub struct Health {
     last_tick_unix_ms: AtomicU64,
+    last_snapshot_unix_ms: AtomicU64,
     database_up: AtomicBool,
 }
 
@@ -300,6 +50,66 @@ impl Health {
     pub fn database_up(&self) -> bool {
         self.database_up.load(Ordering::Relaxed)
     }
+
+    /// Called by the snapshot writer after each snapshot it wrote.
+    pub fn record_snapshot(&self) {
+        self.last_snapshot_unix_ms
+            .store(now_unix_ms(), Ordering::Relaxed);
+    }
+
+    /// Seconds since the last snapshot was written, if one was.
+    pub fn snapshot_age_s(&self) -> Option<f64> {
+        match self.last_snapshot_unix_ms.load(Ordering::Relaxed) {
+            0 => None,
+            at => Some(now_unix_ms().saturating_sub(at) as f64 / 1e3),
+        }
+    }
+}
+
+/// One point of the dashboard's charts.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Sample {
+    /// When it was taken (unix s).
+    pub unix_s: u64,
+    /// Median tick time over the interval (ms).
+    pub tick_p50_ms: f64,
+    /// 99th percentile tick time over the interval (ms).
+    pub tick_p99_ms: f64,
+    /// Players online.
+    pub players: u32,
+    /// Ships in the world.
+    pub ships: u32,
+}
+
+/// Samples kept: an hour at one per [`SAMPLE_INTERVAL_S`].
+pub const HISTORY_SAMPLES: usize = 360;
+/// Seconds between samples.
+pub const SAMPLE_INTERVAL_S: u64 = 10;
+
+/// The last hour of [`Sample`]s, oldest first.
+#[derive(Debug, Default)]
+pub struct History(Mutex<std::collections::VecDeque<Sample>>);
+
+impl History {
+    /// Adds a sample, forgetting the oldest beyond [`HISTORY_SAMPLES`].
+    pub fn push(&self, sample: Sample) {
+        let mut samples = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if samples.len() == HISTORY_SAMPLES {
+            samples.pop_front();
+        }
+        samples.push_back(sample);
+    }
+
+    /// A copy of every sample, oldest first.
+    pub fn samples(&self) -> Vec<Sample> {
+        let samples = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        samples.iter().copied().collect()
+    }
+}
+
+/// Current unix time (s), for samples.
+pub fn unix_now_s() -> u64 {
+    now_unix_ms() / 1_000
 }
 
 /// Who runs an admin command.
@@ -345,10 +155,10 @@ pub struct AdminInbox(pub mpsc::Receiver<AdminRequest>);
 /// The shared handles, cloned into both sides.
 #[derive(Resource, Clone, Debug)]
 pub struct Bridge {
-    /// Counters.
-    pub metrics: Arc<Metrics>,
     /// Health flags.
     pub health: Arc<Health>,
+    /// The dashboard's charts.
+    pub history: Arc<History>,
     /// Send side of the admin queue (HTTP uses it).
     pub admin: mpsc::Sender<AdminRequest>,
 }
@@ -358,10 +168,46 @@ pub fn bridge() -> (Bridge, mpsc::Receiver<AdminRequest>) {
     let (admin, inbox) = mpsc::channel(ADMIN_QUEUE);
     (
         Bridge {
-            metrics: Arc::default(),
             health: Arc::default(),
+            history: Arc::default(),
             admin,
         },
         inbox,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_keeps_the_last_hour_oldest_first() {
+        let history = History::default();
+        let sample = |unix_s| Sample {
+            unix_s,
+            tick_p50_ms: 1.0,
+            tick_p99_ms: 2.0,
+            players: 3,
+            ships: 4,
+        };
+        for t in 0..(HISTORY_SAMPLES as u64 + 25) {
+            history.push(sample(t));
+        }
+        let kept = history.samples();
+        assert_eq!(kept.len(), HISTORY_SAMPLES);
+        assert_eq!(kept[0].unix_s, 25, "the oldest samples are forgotten");
+        assert_eq!(
+            kept[HISTORY_SAMPLES - 1].unix_s,
+            HISTORY_SAMPLES as u64 + 24
+        );
+    }
+
+    #[test]
+    fn snapshot_age_is_unknown_until_one_is_written() {
+        let health = Health::default();
+        assert_eq!(health.snapshot_age_s(), None);
+        health.record_snapshot();
+        let age = health.snapshot_age_s().expect("written");
+        assert!((0.0..1.0).contains(&age), "{age}");
+    }
 }

@@ -309,11 +309,22 @@ impl Db {
         Ok(())
     }
 
-    /// The newest `limit` audit entries, newest first: (at, actor, line, ok, output).
-    pub async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEntry>, DbError> {
+    /// The newest `limit` audit entries whose actor, line or answer contains
+    /// `containing` (any case; empty: every entry), newest first.
+    pub async fn recent_audit(
+        &self,
+        limit: i64,
+        containing: &str,
+    ) -> Result<Vec<AuditEntry>, DbError> {
+        let pattern = format!("%{}%", escape_like(&containing.to_lowercase()));
         let rows = sqlx::query(
-            "SELECT at, actor, line, ok, output FROM admin_audit ORDER BY id DESC LIMIT $1",
+            "SELECT at, actor, line, ok, output FROM admin_audit \
+             WHERE LOWER(actor) LIKE $1 ESCAPE '\\' OR LOWER(line) LIKE $2 ESCAPE '\\' \
+             OR LOWER(output) LIKE $3 ESCAPE '\\' ORDER BY id DESC LIMIT $4",
         )
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -332,8 +343,20 @@ impl Db {
     }
 }
 
+/// `text` with LIKE's wildcards and the escape character escaped by `\`.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// One row of the admin audit log.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEntry {
     /// Unix seconds.
     pub at: i64,
@@ -512,10 +535,29 @@ mod tests {
         db.audit("bob", "warp 9", false, "unknown command")
             .await
             .expect("audit");
-        let log = db.recent_audit(10).await.expect("audit read");
-        assert_eq!(log.len(), 2);
-        assert_eq!((log[0].line.as_str(), log[0].ok), ("warp 9", false));
-        assert_eq!((log[1].actor.as_str(), log[1].ok), ("bob", true));
+        db.audit("Carol", "kick dave_1", true, "dave_1 disconnected 100%")
+            .await
+            .expect("audit");
+        let log = db.recent_audit(10, "").await.expect("audit read");
+        assert_eq!(log.len(), 3);
+        assert_eq!((log[1].line.as_str(), log[1].ok), ("warp 9", false));
+        assert_eq!((log[2].actor.as_str(), log[2].ok), ("bob", true));
+        assert_eq!(db.recent_audit(2, "").await.expect("read").len(), 2);
+        let lines = |log: Vec<AuditEntry>| log.into_iter().map(|e| e.line).collect::<Vec<_>>();
+        let found = |filter: &'static str| {
+            let db = db.clone();
+            async move { lines(db.recent_audit(10, filter).await.expect("filtered")) }
+        };
+        assert_eq!(found("PAUSE").await, ["pause"], "any case, in the line");
+        assert_eq!(found("carol").await, ["kick dave_1"], "in the actor");
+        assert_eq!(found("unknown").await, ["warp 9"], "in the answer");
+        assert_eq!(found("%").await, ["kick dave_1"], "wildcards are literal");
+        assert_eq!(found("e_1").await, ["kick dave_1"]);
+        assert_eq!(
+            found("a_s").await,
+            Vec::<String>::new(),
+            "`_` is no wildcard"
+        );
 
         // Reconnecting runs the migrations again without touching the data.
         drop(db);

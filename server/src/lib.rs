@@ -4,8 +4,10 @@
 //! or, for `simulate`, steps it as fast as it can.
 
 pub mod admin;
+pub mod agones;
 pub mod auth;
 pub mod bridge;
+pub mod dashboard;
 pub mod db;
 pub mod ephemeris;
 pub mod gravity;
@@ -17,6 +19,7 @@ pub mod secrets;
 pub mod services;
 pub mod ships;
 pub mod simulate;
+pub mod telemetry;
 pub mod tick;
 pub mod web;
 

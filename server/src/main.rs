@@ -7,6 +7,7 @@ use bevy::app::TerminalCtrlCHandlerPlugin;
 use bevy::prelude::*;
 use clap::{Parser, Subcommand};
 use galaxy_server::admin::AdminDb;
+use galaxy_server::agones::{self, Agones};
 use galaxy_server::auth::create_user::{create_user, password_from};
 use galaxy_server::auth::http::{resolve, ws_public_address};
 use galaxy_server::bridge::AdminInbox;
@@ -148,7 +149,11 @@ fn run_create_user(config: &Config, name: &str, admin: bool) -> ExitCode {
     }
 }
 
-fn run(config: Config, file: Option<std::path::PathBuf>, log_format: LogFormat) -> ExitCode {
+fn run(mut config: Config, file: Option<std::path::PathBuf>, log_format: LogFormat) -> ExitCode {
+    if let Err(error) = agones::publish_game_server(&mut config) {
+        eprintln!("galaxy-server: {error}");
+        return ExitCode::from(2);
+    }
     let (bodies, start) = match load_bodies(&config) {
         Ok(loaded) => loaded,
         Err(error) => {
@@ -202,6 +207,14 @@ fn run(config: Config, file: Option<std::path::PathBuf>, log_format: LogFormat) 
             db: db.clone(),
             runtime: runtime.handle().clone(),
         });
+    let agones = match Agones::start(&config.agones, bridge.health.clone()) {
+        Ok(agones) => agones,
+        Err(error) => {
+            error!("{error}");
+            eprintln!("galaxy-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
     app.insert_resource(bridge)
         .insert_resource(AdminInbox(inbox))
         .insert_resource(db)
@@ -210,6 +223,9 @@ fn run(config: Config, file: Option<std::path::PathBuf>, log_format: LogFormat) 
     let exit = app.run();
     // The last frame captured the final snapshot; it must land before we exit.
     persistence::finish(&snapshots, runtime.handle());
+    if let Some(agones) = agones {
+        agones.shut_down();
+    }
     // The runtime lives as long as the app: HTTP and the database go down with it.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     info!("galaxy-server stopped");
@@ -237,7 +253,7 @@ fn bind_game_transport(
 ) -> Result<GuardedTransport, String> {
     let host = config.net.public_host.trim();
     let udp_public = runtime
-        .block_on(resolve(host, config.net.udp_addr.port()))
+        .block_on(resolve(host, config.net.public_udp_port()))
         .map_err(|e| e.to_string())?;
     let ws_public = runtime
         .block_on(ws_public_address(&config.net))

@@ -1,22 +1,26 @@
 //! The services around the simulation: a small tokio runtime running the database
-//! pool, the HTTP API and the database health watch, plus the plugin that feeds
-//! tick health and statistics from the app into the shared [`Bridge`].
+//! pool, the HTTP API, the metrics exporter's upkeep and the database health watch,
+//! plus the plugin that feeds tick health, ship counts and the dashboard's history
+//! from the app into the shared [`Bridge`] and the metrics.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bevy::log::{info, warn};
 use bevy::prelude::*;
 use bevy::time::common_conditions::on_real_timer;
-use galaxy_shared::components::Ship;
+use galaxy_shared::components::{FlightState, Ship};
+use metrics::{counter, gauge};
 use tokio::sync::mpsc;
 
 use crate::auth::start_http;
-use crate::bridge::{AdminRequest, Bridge, bridge};
+use crate::bridge::{AdminRequest, Bridge, SAMPLE_INTERVAL_S, Sample, bridge, unix_now_s};
 use crate::config::Config;
 use crate::db::Db;
+use crate::roster::Roster;
 use crate::secrets::Secrets;
-use crate::tick::{SimClock, TickStats};
+use crate::ships::flight_word;
+use crate::telemetry;
+use crate::tick::TickStats;
 
 /// Threads of the service runtime: HTTP and the database are light next to the tick.
 const SERVICE_WORKERS: usize = 2;
@@ -39,6 +43,7 @@ pub type Services = (
 ///
 /// Keep the returned runtime alive as long as the app runs: dropping it stops HTTP.
 pub fn start_services(config: &Config) -> Result<Services, String> {
+    telemetry::install()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(SERVICE_WORKERS)
         .thread_name("galaxy-services")
@@ -57,6 +62,7 @@ pub fn start_services(config: &Config) -> Result<Services, String> {
     let db = runtime.block_on(connect_with_retry(&url))?;
     bridge.health.set_database_up(true);
     runtime.spawn(watch_database(db.clone(), bridge.clone()));
+    runtime.spawn(metrics_upkeep());
     let http = runtime
         .block_on(start_http(config, &secrets, db.clone(), bridge.clone()))
         .map_err(|e| format!("cannot start the HTTP API on {}: {e}", config.net.http_addr))?;
@@ -100,6 +106,15 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Folds histogram samples into the exporter's buckets now and then.
+async fn metrics_upkeep() {
+    let mut interval = tokio::time::interval(telemetry::UPKEEP_INTERVAL);
+    loop {
+        interval.tick().await;
+        telemetry::upkeep();
+    }
+}
+
 /// Pings the database every second and reports the answer to `/ready`.
 async fn watch_database(db: Db, bridge: Bridge) {
     let mut interval = tokio::time::interval(DB_PING_INTERVAL);
@@ -123,7 +138,7 @@ async fn watch_database(db: Db, bridge: Bridge) {
             }
         };
         if !up {
-            bridge.metrics.db_errors.fetch_add(1, Ordering::Relaxed);
+            counter!(telemetry::DB_ERRORS).increment(1);
         } else if !was_up {
             info!("database is back");
         }
@@ -132,12 +147,16 @@ async fn watch_database(db: Db, bridge: Bridge) {
     }
 }
 
-/// Feeds the bridge from the app: a heartbeat after every tick and the tick
-/// statistics once per second. Needs a [`Bridge`] resource.
+/// Feeds the bridge and the metrics from the app: a heartbeat after every tick, the
+/// ships by flight state once per second, a history sample every ten seconds.
+/// Needs a [`Bridge`] resource.
 pub fn plugin(app: &mut App) {
     app.add_systems(FixedLast, record_tick).add_systems(
         Update,
-        publish_tick_metrics.run_if(on_real_timer(Duration::from_secs(1))),
+        (
+            count_ships.run_if(on_real_timer(Duration::from_secs(1))),
+            sample_history.run_if(on_real_timer(Duration::from_secs(SAMPLE_INTERVAL_S))),
+        ),
     );
 }
 
@@ -145,26 +164,35 @@ fn record_tick(bridge: Res<Bridge>) {
     bridge.health.record_tick();
 }
 
-fn publish_tick_metrics(
+fn count_ships(ships: Query<&FlightState, With<Ship>>) {
+    let mut counts = [("flying", 0_u32), ("landed", 0), ("destroyed", 0)];
+    for flight in &ships {
+        let word = flight_word(flight);
+        if let Some((_, count)) = counts.iter_mut().find(|(state, _)| *state == word) {
+            *count += 1;
+        }
+    }
+    for (state, count) in counts {
+        gauge!(telemetry::SHIPS, "state" => state).set(f64::from(count));
+    }
+}
+
+fn sample_history(
     bridge: Res<Bridge>,
-    clock: Res<SimClock>,
     stats: Res<TickStats>,
+    config: Res<Config>,
+    roster: Res<Roster>,
     ships: Query<(), With<Ship>>,
 ) {
-    let metrics = &bridge.metrics;
-    let micros = |q: f64| u64::try_from(stats.quantile(q).as_micros()).unwrap_or(u64::MAX);
-    metrics.ticks.store(clock.tick, Ordering::Relaxed);
-    metrics.tick_p50_us.store(micros(0.5), Ordering::Relaxed);
-    metrics.tick_p99_us.store(micros(0.99), Ordering::Relaxed);
-    metrics
-        .tick_overruns
-        .store(stats.overruns, Ordering::Relaxed);
-    metrics
-        .ticks_dropped
-        .store(stats.dropped, Ordering::Relaxed);
-    metrics
-        .ships
-        .store(ships.iter().count() as u64, Ordering::Relaxed);
+    let window = (config.tick.rate_hz * SAMPLE_INTERVAL_S as f64).ceil() as usize;
+    let ms = |q: f64| stats.recent_quantile(window, q).as_secs_f64() * 1e3;
+    bridge.history.push(Sample {
+        unix_s: unix_now_s(),
+        tick_p50_ms: ms(0.5),
+        tick_p99_ms: ms(0.99),
+        players: u32::try_from(roster.0.len()).unwrap_or(u32::MAX),
+        ships: u32::try_from(ships.iter().count()).unwrap_or(u32::MAX),
+    });
 }
 
 #[cfg(test)]
@@ -183,15 +211,13 @@ mod tests {
     }
 
     #[test]
-    fn the_plugin_reports_ticks_and_ships_to_the_bridge() {
+    fn the_plugin_records_ticks_and_samples_the_history() {
         let (bridge, _inbox) = bridge();
         let mut app = App::new();
         app.add_plugins(MinimalPlugins)
             .insert_resource(bridge.clone())
-            .insert_resource(SimClock {
-                tick: 1234,
-                ..default()
-            })
+            .insert_resource(Config::defaults().expect("defaults"))
+            .init_resource::<Roster>()
             .init_resource::<TickStats>()
             .add_plugins(plugin);
         app.world_mut().spawn(Ship);
@@ -199,15 +225,16 @@ mod tests {
         assert!(!bridge.health.simulation_up(), "no tick yet");
         app.world_mut().run_schedule(FixedLast);
         assert!(bridge.health.simulation_up(), "a tick was recorded");
-        // The real-time timer fires once a second has passed.
+        // The real-time timer fires once the sample interval has passed.
         let started = Instant::now();
-        while bridge.metrics.ships.load(Ordering::Relaxed) == 0
-            && started.elapsed() < Duration::from_secs(5)
+        while bridge.history.samples().is_empty()
+            && started.elapsed() < Duration::from_secs(SAMPLE_INTERVAL_S + 5)
         {
             app.update();
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(100));
         }
-        assert_eq!(bridge.metrics.ships.load(Ordering::Relaxed), 2);
-        assert_eq!(bridge.metrics.ticks.load(Ordering::Relaxed), 1234);
+        let samples = bridge.history.samples();
+        assert_eq!(samples.len(), 1, "{samples:?}");
+        assert_eq!((samples[0].ships, samples[0].players), (2, 0));
     }
 }

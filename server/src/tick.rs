@@ -14,9 +14,11 @@ use bevy::time::common_conditions::on_real_timer;
 use galaxy_shared::components::Ship;
 use galaxy_shared::physics::compensated;
 use galaxy_shared::units::CalendarTime;
+use metrics::{counter, histogram};
 
 use crate::SimSystems;
 use crate::config::Config;
+use crate::telemetry;
 
 pub(super) fn plugin(app: &mut App) {
     let config = app.world().resource::<Config>().clone();
@@ -146,12 +148,23 @@ const RECENT_TICKS: usize = 2048;
 impl TickStats {
     /// The `q`-quantile (0..1) of recent tick durations.
     pub fn quantile(&self, q: f64) -> Duration {
-        let mut sorted = self.recent.clone();
-        sorted.sort_unstable();
-        let Some(last) = sorted.len().checked_sub(1) else {
+        self.recent_quantile(RECENT_TICKS, q)
+    }
+
+    /// The `q`-quantile of the last `count` tick durations (fewer if not yet run).
+    pub fn recent_quantile(&self, count: usize, q: f64) -> Duration {
+        let count = count.min(self.recent.len());
+        let len = self.recent.len();
+        // `next` is where the oldest entry sits once the ring has filled.
+        let newest_end = if len < RECENT_TICKS { len } else { self.next };
+        let mut last: Vec<Duration> = (0..count)
+            .map(|back| self.recent[(newest_end + len - 1 - back) % len])
+            .collect();
+        last.sort_unstable();
+        let Some(top) = last.len().checked_sub(1) else {
             return Duration::ZERO;
         };
-        sorted[((last as f64) * q.clamp(0.0, 1.0)).round() as usize]
+        last[((top as f64) * q.clamp(0.0, 1.0)).round() as usize]
     }
 
     fn record(&mut self, duration: Duration) {
@@ -197,6 +210,7 @@ fn advance_clock(plan: Res<TickPlan>, mut clock: ResMut<SimClock>, mut stats: Re
         ..
     } = &mut *clock;
     compensated::add(game_time, game_time_carry, plan.dt);
+    counter!(telemetry::TICKS).increment(1);
     stats.substeps += u64::from(plan.substeps());
     stats.body_steps += u64::from(plan.body_steps);
 }
@@ -211,8 +225,10 @@ fn finish_tick_timer(mut stats: ResMut<TickStats>, fixed: Res<Time<Fixed>>) {
     };
     let duration = started.elapsed();
     stats.record(duration);
+    histogram!(telemetry::TICK_DURATION).record(duration.as_secs_f64());
     if duration > fixed.timestep() {
         stats.overruns += 1;
+        counter!(telemetry::TICK_OVERRUNS).increment(1);
     }
 }
 
@@ -241,6 +257,7 @@ fn count_dropped_ticks(
     let dropped = (lost.as_secs_f64() / fixed.timestep().as_secs_f64()).floor() as u64;
     if dropped > 0 {
         stats.dropped += dropped;
+        counter!(telemetry::TICKS_DROPPED).increment(dropped);
         warn!(
             dropped,
             total = stats.dropped,
@@ -252,6 +269,30 @@ fn count_dropped_ticks(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_quantiles_look_at_the_newest_ticks_only() {
+        let mut stats = TickStats::default();
+        for ms in 0..(RECENT_TICKS as u64 + 10) {
+            stats.record(Duration::from_millis(ms));
+        }
+        let newest = RECENT_TICKS as u64 + 9;
+        assert_eq!(stats.recent_quantile(1, 0.5), Duration::from_millis(newest));
+        assert_eq!(
+            stats.recent_quantile(20, 0.0),
+            Duration::from_millis(newest - 19)
+        );
+        assert_eq!(
+            stats.recent_quantile(20, 1.0),
+            Duration::from_millis(newest)
+        );
+        let mut fresh = TickStats::default();
+        assert_eq!(fresh.recent_quantile(5, 0.5), Duration::ZERO);
+        fresh.record(Duration::from_millis(3));
+        fresh.record(Duration::from_millis(7));
+        assert_eq!(fresh.recent_quantile(300, 1.0), Duration::from_millis(7));
+        assert_eq!(fresh.recent_quantile(1, 0.0), Duration::from_millis(7));
+    }
 
     #[test]
     fn plan_aligns_substeps_with_body_steps() {

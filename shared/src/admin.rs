@@ -80,6 +80,11 @@ demote <player>                       make an admin a player again
 ban <player>                          ban a player and disconnect them";
 
 impl AdminCommand {
+    /// Whether the command only reports and changes nothing (not audited).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Self::Help | Self::Status | Self::Players)
+    }
+
     /// Parses one line: a command word and its arguments, separated by whitespace.
     pub fn parse(line: &str) -> Result<Self, AdminParseError> {
         if line.len() > MAX_ADMIN_LINE {
@@ -172,6 +177,15 @@ mod tests {
                 altitude_km: 100.0
             })
         );
+    }
+
+    #[test]
+    fn only_reports_are_read_only() {
+        let read_only: Vec<bool> = ["help", "status", "players", "pause", "kick bob", "snapshot"]
+            .iter()
+            .map(|line| AdminCommand::parse(line).expect("parses").is_read_only())
+            .collect();
+        assert_eq!(read_only, [true, true, true, false, false, false]);
     }
 
     #[test]

@@ -64,16 +64,6 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    /// Every kind, for exporting a counter per kind.
-    pub const ALL: [Rejection; 6] = [
-        Self::NetcodePrefix,
-        Self::NetcodeLength,
-        Self::RenetSlice,
-        Self::RenetHeader,
-        Self::RenetMessage,
-        Self::RenetWindow,
-    ];
-
     /// Label value in the metrics.
     pub fn as_str(self) -> &'static str {
         match self {

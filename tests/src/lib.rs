@@ -2,6 +2,7 @@
 //! the JPL DE421 truth states the tests compare it with.
 
 pub mod bot;
+pub mod browser;
 pub mod hostile;
 pub mod picture;
 pub mod server;

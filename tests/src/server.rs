@@ -275,6 +275,25 @@ impl ServerProcess {
         self.get_with(path, &[])
     }
 
+    /// The value of one series at `/metrics` (`galaxy_logins_total{outcome="ok"}`, or
+    /// a bare name), 0 when the server has not recorded it yet, as Prometheus reads
+    /// an absent counter.
+    pub fn metric(&self, series: &str) -> f64 {
+        series_value(&self.get("/metrics").body, series)
+    }
+
+    /// The sum of every series of metric `name`, whatever their labels.
+    pub fn metric_sum(&self, name: &str) -> f64 {
+        let text = self.get("/metrics").body;
+        text.lines()
+            .filter(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(['{', ' ']))
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// `GET path` with extra headers.
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = agent().get(&format!("{}{path}", self.http_url()));
@@ -499,6 +518,19 @@ impl Drop for PgDatabase {
             eprintln!("cannot drop test database {}: {error}", self.name);
         }
     }
+}
+
+/// The value of `series` in a Prometheus text exposition, 0 when it is absent.
+pub fn series_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0)
 }
 
 #[cfg(test)]

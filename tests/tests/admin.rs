@@ -77,10 +77,9 @@ fn admin_power_follows_the_database_not_the_token() {
         assert!(!ok && output.contains("admin role required"), "{output}");
     }
     assert_eq!(audit_rows(&server, "alice"), 0, "refusals are not audited");
-    let metrics = server.get("/metrics").body;
-    assert!(
-        metrics.contains("galaxy_admin_refused_total 10"),
-        "{metrics}"
+    assert_eq!(
+        server.metric(r#"galaxy_admin_commands_total{outcome="refused"}"#),
+        10.0
     );
 
     // Promoted: the same connection, with a player's token, may now run lines.
@@ -88,7 +87,7 @@ fn admin_power_follows_the_database_not_the_token() {
         run(&server, &mut root, "promote alice"),
         (true, "alice is now an admin".into())
     );
-    let (ok, output) = run(&server, &mut alice, "status");
+    let (ok, output) = run(&server, &mut alice, "timescale 1");
     assert!(ok, "a promoted player runs admin lines at once: {output}");
     // Demoted: refused at once, on a connection whose token still says admin.
     drop(alice);
@@ -103,7 +102,7 @@ fn admin_power_follows_the_database_not_the_token() {
     assert_eq!(
         audit_rows(&server, "alice"),
         1,
-        "only alice's one `status` is audited"
+        "only alice's one `timescale` is audited"
     );
 
     // The HTTP endpoint re-reads the role too: a demoted admin's JWT is refused.

@@ -7,15 +7,13 @@
 //!
 //! `GALAXY_UPDATE_SCREENSHOT=1` copies the picture to `docs/browser.png`.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use galaxy_shared::components::HoldMode;
 use galaxy_shared::protocol::WireControls;
 use galaxy_tests::bot::{Bot, Login, Transport};
+use galaxy_tests::browser::{Script, require_browser};
 use galaxy_tests::picture::{Picture, earth_blue};
 use galaxy_tests::repo_root;
 use galaxy_tests::server::{ServerSetup, TempDir};
@@ -36,64 +34,6 @@ fn dist() -> PathBuf {
         dist.display()
     );
     dist
-}
-
-fn require_browser() {
-    let playwright = repo_root().join("web/node_modules/playwright-core");
-    assert!(
-        playwright.is_dir(),
-        "playwright-core is missing: (cd web && npm ci) (scripts/test.sh does)"
-    );
-    let chromium = std::env::var("GALAXY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).is_file(),
-        "no Chromium at {chromium}: apt-get install -y chromium (scripts/test.sh does)"
-    );
-}
-
-/// `play.mjs` running: its report line arrives on the channel; closing its stdin
-/// (dropping `Player`) lets it disconnect and quit.
-struct Player {
-    child: Child,
-    report: mpsc::Receiver<String>,
-}
-
-impl Player {
-    fn start(url: &str, name: &str, screenshot: &Path) -> Self {
-        let mut child = Command::new("node")
-            .arg(repo_root().join("web/tests/play.mjs"))
-            .args([url, name, PASSWORD])
-            .arg(screenshot)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node starts (apt-get install -y nodejs)");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (send, report) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Self { child, report }
-    }
-}
-
-impl Drop for Player {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        for _ in 0..100 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Keeps the bot's link as a client's is: pumped, with a zero input that
@@ -140,24 +80,10 @@ fn a_player_logs_in_and_flies_in_headless_chromium_beside_a_native_bot() {
 
     let dir = TempDir::new("galaxy-browser");
     let screenshot = dir.path().join("browser.png");
-    let started = Instant::now();
-    let player = Player::start(&format!("{}/", server.http_url()), "pilot", &screenshot);
-    let line = loop {
-        fly_along(&mut watcher);
-        match player.report.recv_timeout(Duration::from_millis(50)) {
-            Ok(line) => break line,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                panic!("play.mjs ended without a report\n{}", server.log())
-            }
-        }
-        assert!(
-            started.elapsed() < PLAY_TIMEOUT,
-            "no report from the browser within {PLAY_TIMEOUT:?}\n{}",
-            server.log()
-        );
-    };
-    let report: Value = serde_json::from_str(&line).expect("the report is JSON");
+    let page = format!("{}/", server.http_url());
+    let shot = screenshot.display().to_string();
+    let player = Script::start("play.mjs", &[&page, "pilot", PASSWORD, &shot]);
+    let report = player.report(PLAY_TIMEOUT, || fly_along(&mut watcher), || server.log());
     assert_eq!(
         report["ok"],
         true,

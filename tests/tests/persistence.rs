@@ -125,13 +125,13 @@ fn show(url: &str, id: i64) -> Value {
     cli(url, &["snapshots", "show", &id.to_string(), "--json"])
 }
 
-fn metric(server: &ServerProcess, name: &str) -> u64 {
-    let body = server.get("/metrics").body;
-    body.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no metric {name} in {body}"))
+/// A counter's value (0 until first counted).
+fn metric(server: &ServerProcess, series: &str) -> u64 {
+    server.metric(series) as u64
 }
+
+const SNAPSHOTS_WRITTEN: &str = r#"galaxy_snapshots_total{outcome="written"}"#;
+const SNAPSHOTS_FAILED: &str = r#"galaxy_snapshots_total{outcome="failed"}"#;
 
 fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
     let started = Instant::now();
@@ -286,7 +286,7 @@ fn kill_9_never_leaves_a_torn_snapshot(store: &Store) {
         assert!(
             wait_until(Duration::from_secs(10), || metric(
                 &server,
-                "galaxy_snapshots_written_total"
+                SNAPSHOTS_WRITTEN
             ) > 0),
             "snapshots are written"
         );
@@ -330,7 +330,7 @@ fn an_error_halfway_keeps_the_previous_snapshot(store: &Store) {
     let (ok, output) = admin(&server, &token, "snapshot");
     assert!(!ok, "the second write fails: {output}");
     assert!(output.contains("not written yet"), "{output}");
-    assert!(metric(&server, "galaxy_snapshots_failed_total") >= 1);
+    assert!(metric(&server, SNAPSHOTS_FAILED) >= 1);
     let rows = list(&url);
     assert_eq!(
         rows.len(),
@@ -614,7 +614,7 @@ fn postgres_stopped_during_play_then_snapshots_resume() {
     assert!(
         wait_until(Duration::from_secs(10), || metric(
             &server,
-            "galaxy_snapshots_written_total"
+            SNAPSHOTS_WRITTEN
         ) > 0),
         "snapshots are written"
     );
@@ -628,17 +628,17 @@ fn postgres_stopped_during_play_then_snapshots_resume() {
     assert!(
         wait_until(Duration::from_secs(10), || metric(
             &server,
-            "galaxy_snapshots_failed_total"
+            SNAPSHOTS_FAILED
         ) > 0),
         "snapshot writes fail while it is down"
     );
     let ticks = metric(&server, "galaxy_ticks_total");
-    let written = metric(&server, "galaxy_snapshots_written_total");
+    let written = metric(&server, SNAPSHOTS_WRITTEN);
     std::thread::sleep(Duration::from_secs(4));
     let later = metric(&server, "galaxy_ticks_total");
     assert!(later >= ticks + 60, "ticks keep running: {ticks} → {later}");
     assert_eq!(
-        metric(&server, "galaxy_snapshots_written_total"),
+        metric(&server, SNAPSHOTS_WRITTEN),
         written,
         "nothing is written while it is down"
     );
@@ -649,7 +649,7 @@ fn postgres_stopped_during_play_then_snapshots_resume() {
     assert!(
         wait_until(Duration::from_secs(15), || metric(
             &server,
-            "galaxy_snapshots_written_total"
+            SNAPSHOTS_WRITTEN
         ) > written),
         "snapshots resume without a restart:\n{}",
         server.log()

@@ -10,7 +10,7 @@
 // Environment: GALAXY_CHROMIUM (default /usr/bin/chromium). Playwright gives the
 // browser a fresh, empty profile.
 
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [url, username, password, screenshot] = process.argv.slice(2);
 if (!screenshot) {
@@ -19,15 +19,7 @@ if (!screenshot) {
 }
 const CONNECT_TIMEOUT_MS = 120_000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.GALAXY_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-    "--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist",
-  ],
-});
+const browser = await launchChromium(["--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist"]);
 const report = { titles: [], console_errors: [] };
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });

@@ -5,7 +5,8 @@
 //! database says, now, that the account is an admin and not banned ([`access`]);
 //! the HTTP endpoint checks the same before it queues a line. Refusals for players
 //! are counted, not audited. Each line is parsed with the shared grammar, run,
-//! answered and audited with who ran it. The executor never touches connections or
+//! answered and, unless it only reads (`help`, `status`, `players`: the dashboard
+//! polls those every second), audited with who ran it. The executor never touches connections or
 //! ship components: it writes clock and ship commands, and [`DisconnectPlayer`]
 //! and [`ConsoleReply`] messages that the network plugin carries out. Database
 //! commands (`promote`, `demote`, `ban`) finish on the tokio runtime and answer
@@ -13,13 +14,12 @@
 
 mod access;
 
-use std::sync::atomic::Ordering;
-
 use bevy::prelude::*;
 use galaxy_shared::admin::{AdminCommand, HELP};
 use galaxy_shared::components::{FlightState, Fuel, Ship, Throttle};
 use galaxy_shared::protocol::{ErrorCode, Role};
 use galaxy_shared::units::CalendarTime;
+use metrics::counter;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,7 +30,8 @@ use crate::ephemeris::Bodies;
 use crate::persistence::{SnapshotOutcome, SnapshotRequests};
 use crate::roster::{BannedNames, ConsoleReply, DisconnectPlayer, PlayerConnected, Roster};
 use crate::ships::spawn::circular_orbit;
-use crate::ships::{Owner, ShipAction, ShipCommand};
+use crate::ships::{Owner, ShipAction, ShipCommand, flight_word};
+use crate::telemetry;
 use crate::tick::{ClockCommand, SimClock, TickStats};
 use access::{Access, Verdict};
 
@@ -163,6 +164,7 @@ struct World<'w, 's> {
     config: Res<'w, Config>,
     clock: Res<'w, SimClock>,
     stats: Res<'w, TickStats>,
+    bridge: Option<Res<'w, Bridge>>,
     bodies: Res<'w, Bodies>,
     roster: Res<'w, Roster>,
     banned: ResMut<'w, BannedNames>,
@@ -188,7 +190,6 @@ fn run_admin_lines(
     mut access: ResMut<Access>,
     mut world: World,
     mut answers: MessageWriter<ConsoleReply>,
-    bridge: Option<Res<Bridge>>,
     db: Option<Res<AdminDb>>,
     deferred: Res<Deferred>,
     mut snapshots: Option<ResMut<SnapshotRequests>>,
@@ -211,10 +212,8 @@ fn run_admin_lines(
             }
         }
     }
-    let count = |counter: fn(&crate::bridge::Metrics) -> &std::sync::atomic::AtomicU64| {
-        if let Some(bridge) = &bridge {
-            counter(&bridge.metrics).fetch_add(1, Ordering::Relaxed);
-        }
+    let count = |outcome: &'static str| {
+        counter!(telemetry::ADMIN_COMMANDS, "outcome" => outcome).increment(1);
     };
     for (
         AdminLine {
@@ -232,12 +231,12 @@ fn run_admin_lines(
             Verdict::Unavailable(why) => Some(why),
         };
         if let Some(why) = refusal {
-            count(|m| &m.admin_refused);
+            count("refused");
             debug!(player = %actor.name, %line, %why, "admin line refused");
             Deferred::answer(&deferred.tx, reply_to, refuse(&why));
             continue;
         }
-        count(|m| &m.admin_commands);
+        count("run");
         let actor = Actor {
             role: Role::Admin,
             ..actor
@@ -249,7 +248,9 @@ fn run_admin_lines(
             line: line.clone(),
             change,
         };
-        let reply = match AdminCommand::parse(&line) {
+        let parsed = AdminCommand::parse(&line);
+        let audited = !parsed.as_ref().is_ok_and(AdminCommand::is_read_only);
+        let reply = match parsed {
             Err(error) => refuse(&error.to_string()),
             Ok(AdminCommand::Promote(name)) => {
                 access.forget_standings();
@@ -281,9 +282,11 @@ fn run_admin_lines(
             }
             Ok(command) => execute(command, &mut world),
         };
-        info!(admin = %actor.name, %line, ok = reply.ok, "admin command");
-        if let Some(db) = &db {
-            audit(db, &actor.name, &line, &reply);
+        if audited {
+            info!(admin = %actor.name, %line, ok = reply.ok, "admin command");
+            if let Some(db) = &db {
+                audit(db, &actor.name, &line, &reply);
+            }
         }
         match reply_to {
             ReplyTo::Player(player) => {
@@ -390,6 +393,10 @@ struct Status {
     tick_p99_ms: f64,
     overruns: u64,
     dropped: u64,
+    /// Seconds since the last snapshot was written (none yet: null).
+    snapshot_age_s: Option<f64>,
+    /// Whether the database answered its last ping (null where there is none).
+    database_up: Option<bool>,
 }
 
 fn status(world: &World) -> AdminReply {
@@ -406,9 +413,14 @@ fn status(world: &World) -> AdminReply {
         tick_p99_ms: world.stats.quantile(0.99).as_secs_f64() * 1e3,
         overruns: world.stats.overruns,
         dropped: world.stats.dropped,
+        snapshot_age_s: world
+            .bridge
+            .as_ref()
+            .and_then(|b| b.health.snapshot_age_s()),
+        database_up: world.bridge.as_ref().map(|b| b.health.database_up()),
     };
     let text = format!(
-        "tick {} | {} | scale {} | {} | players online {} | ships {} | tick p50 {:.2} ms p99 {:.2} ms | overruns {} dropped {}",
+        "tick {} | {} | scale {} | {} | players online {} | ships {} | tick p50 {:.2} ms p99 {:.2} ms | overruns {} dropped {} | last snapshot {} | database {}",
         status.tick,
         status.date,
         status.time_scale,
@@ -419,6 +431,14 @@ fn status(world: &World) -> AdminReply {
         status.tick_p99_ms,
         status.overruns,
         status.dropped,
+        status
+            .snapshot_age_s
+            .map_or_else(|| "none yet".to_owned(), |age| format!("{age:.0} s ago")),
+        match status.database_up {
+            Some(true) => "up",
+            Some(false) => "down",
+            None => "none",
+        },
     );
     done_with(text, &status)
 }
@@ -486,14 +506,6 @@ fn players(world: &World) -> AdminReply {
         lines.join("\n")
     };
     done_with(text, &rows)
-}
-
-fn flight_word(flight: &FlightState) -> &'static str {
-    match flight {
-        FlightState::Flying => "flying",
-        FlightState::Landed { .. } => "landed",
-        FlightState::Destroyed { .. } => "destroyed",
-    }
 }
 
 fn kick(world: &mut World, name: &str, code: ErrorCode, why: &str) -> AdminReply {

@@ -1,5 +1,6 @@
 //! The HTTP API (axum on the tokio runtime): register, login, health, readiness,
-//! metrics and the admin command endpoint.
+//! metrics, the admin endpoints (command, history, audit log) and the pages around
+//! them (the dashboard at `/admin`, the browser client everywhere else).
 //!
 //! Every handler answers in JSON (`{error}` on failure) and never panics on input:
 //! bodies are parsed by hand so bad JSON is a 400 with a message; a database error
@@ -11,7 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +23,7 @@ use base64::engine::general_purpose::STANDARD;
 use bevy::log::{info, warn};
 use galaxy_shared::admin::MAX_ADMIN_LINE;
 use galaxy_shared::protocol::{PROTOCOL_ID, Role, TokenUserData};
+use metrics::{counter, gauge};
 use renetcode2::ConnectToken;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -31,13 +34,16 @@ use super::jwt::JwtKeys;
 use super::password;
 use super::rules::{MAX_PASSWORD, validate_password, validate_username};
 use super::throttle::{Limits, Outcome, Source, Throttle, retry_after_secs};
-use crate::bridge::{Actor, AdminRequest, Bridge};
+use crate::bridge::{Actor, AdminRequest, Bridge, SAMPLE_INTERVAL_S};
 use crate::config::{Config, NetConfig};
 use crate::db::{CreateError, Db, DbError, Player};
 use crate::secrets::Secrets;
+use crate::telemetry;
 
 /// How long the admin endpoint waits for the simulation to answer.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most audit entries one request returns.
+const MAX_AUDIT_ENTRIES: i64 = 500;
 /// Connect-token socket id of the UDP transport.
 pub const SOCKET_UDP: u8 = 0;
 /// Connect-token socket id of the WebSocket transport.
@@ -127,7 +133,7 @@ pub async fn start_http(
     bridge: Bridge,
 ) -> Result<SocketAddr, std::io::Error> {
     let host = config.net.public_host.trim();
-    let udp_public = resolve(host, config.net.udp_addr.port()).await?;
+    let udp_public = resolve(host, config.net.public_udp_port()).await?;
     let ws_public = ws_public_address(&config.net).await?;
     let trusted_proxies = config
         .auth
@@ -151,8 +157,10 @@ pub async fn start_http(
     password::warm_up().await;
     let listener = tokio::net::TcpListener::bind(config.net.http_addr).await?;
     let bound = listener.local_addr()?;
-    let app =
-        router(api, config.net.max_http_body_bytes).merge(crate::web::routes(&config.web.dir));
+    let app = router(api, config.net.max_http_body_bytes)
+        .merge(crate::dashboard::routes())
+        .merge(crate::web::routes(&config.web.dir))
+        .layer(middleware::from_fn(count_requests));
     tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(error) = axum::serve(listener, service).await {
@@ -170,12 +178,13 @@ fn router(api: Arc<Api>, max_body: usize) -> Router {
         .route("/api/auth/register", post(register))
         .route("/api/auth/login", post(login))
         .route("/api/admin/command", post(admin_command))
+        .route("/api/admin/history", get(admin_history))
+        .route("/api/admin/audit", get(admin_audit))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(
             max_body,
             refuse_declared_oversize,
         ))
-        .layer(middleware::from_fn_with_state(api.clone(), count_requests))
         .with_state(api)
 }
 
@@ -295,20 +304,13 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
 impl Api {
     /// A database failure: counted, reported to `/ready`, answered with 503.
     fn db_down(&self, what: &str, failure: &DbError) -> Response {
-        self.bridge
-            .metrics
-            .db_errors
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        counter!(telemetry::DB_ERRORS).increment(1);
         self.bridge.health.set_database_up(false);
         warn!(error = %failure, "{what}: database unavailable");
         error(
             StatusCode::SERVICE_UNAVAILABLE,
             "database unavailable, try again later",
         )
-    }
-
-    fn count(&self, counter: impl Fn(&crate::bridge::Metrics) -> &std::sync::atomic::AtomicU64) {
-        counter(&self.bridge.metrics).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A connect token for one transport, base64.
@@ -362,9 +364,26 @@ async fn refuse_declared_oversize(
     next.run(request).await
 }
 
-async fn count_requests(State(api): ApiState, request: Request, next: Next) -> Response {
-    api.count(|m| &m.http_requests);
-    next.run(request).await
+/// Counts every request by route (the pattern, never the raw path, so the label set
+/// stays small) and status.
+async fn count_requests(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "static".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    counter!(telemetry::HTTP_REQUESTS, "route" => route, "status" => status).increment(1);
+    response
+}
+
+/// A login or registration outcome, counted.
+fn count_login(outcome: &'static str) {
+    counter!(telemetry::LOGINS, "outcome" => outcome).increment(1);
+}
+
+fn count_registration(outcome: &'static str) {
+    counter!(telemetry::REGISTRATIONS, "outcome" => outcome).increment(1);
 }
 
 async fn health() -> &'static str {
@@ -385,7 +404,13 @@ async fn ready(State(api): ApiState) -> Response {
 }
 
 async fn metrics(State(api): ApiState) -> Response {
-    let text = api.bridge.metrics.render(&api.bridge.health);
+    let health = &api.bridge.health;
+    gauge!(telemetry::DATABASE_UP).set(telemetry::up(health.database_up()));
+    gauge!(telemetry::SIMULATION_UP).set(telemetry::up(health.simulation_up()));
+    if let Some(age) = health.snapshot_age_s() {
+        gauge!(telemetry::SNAPSHOT_AGE).set(age);
+    }
+    let text = telemetry::render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
@@ -406,7 +431,7 @@ async fn register(
     }
     let source = Source::of(client_address(peer.ip(), &headers, &api.trusted_proxies));
     if let Err(wait) = api.throttle.begin_registration(source, Instant::now()) {
-        api.count(|m| &m.registrations_throttled);
+        count_registration("throttled");
         return too_many("too many registrations from this address, try later", wait);
     }
     let hash = match password::hash(credentials.password).await {
@@ -422,7 +447,7 @@ async fn register(
         .await
     {
         Ok(player) => {
-            api.count(|m| &m.registrations);
+            count_registration("ok");
             info!(player = player.id, name = %player.username, "player registered");
             let body = Registered {
                 player: player.id,
@@ -430,7 +455,10 @@ async fn register(
             };
             (StatusCode::CREATED, axum::Json(body)).into_response()
         }
-        Err(CreateError::Taken) => error(StatusCode::CONFLICT, "username is taken"),
+        Err(CreateError::Taken) => {
+            count_registration("taken");
+            error(StatusCode::CONFLICT, "username is taken")
+        }
         Err(CreateError::Db(failure)) => api.db_down("register", &failure),
     }
 }
@@ -457,7 +485,7 @@ async fn login(
     ) {
         Ok(attempt) => attempt,
         Err(wait) => {
-            api.count(|m| &m.login_throttled);
+            count_login("throttled");
             return too_many("too many failed logins, try later", wait);
         }
     };
@@ -487,15 +515,16 @@ async fn login(
     };
     api.throttle.finish_login(attempt, outcome, Instant::now());
     let Some(player) = player.filter(|_| verified) else {
-        api.count(|m| &m.login_failures);
+        count_login("failed");
         return error(StatusCode::UNAUTHORIZED, "invalid username or password");
     };
     if player.banned {
+        count_login("banned");
         return error(StatusCode::FORBIDDEN, "this account is banned");
     }
     match issue_login(&api, &player) {
         Ok(reply) => {
-            api.count(|m| &m.logins);
+            count_login("ok");
             info!(player = player.id, name = %player.username, %address, "player logged in");
             (StatusCode::OK, axum::Json(reply)).into_response()
         }
@@ -544,20 +573,71 @@ fn unauthorized() -> Response {
     response
 }
 
-async fn admin_command(State(api): ApiState, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(session) = bearer(&headers).and_then(|token| api.jwt.verify(token).ok()) else {
-        return unauthorized();
+/// The admin behind a request's bearer token, checked against the database now (the
+/// role in the token may be stale: a demoted or banned admin loses access at once),
+/// or the answer that refuses the request.
+async fn require_admin(api: &Api, headers: &HeaderMap) -> Result<Player, Response> {
+    let Some(session) = bearer(headers).and_then(|token| api.jwt.verify(token).ok()) else {
+        return Err(unauthorized());
     };
-    // The role in the token may be stale: a demoted or banned admin loses access now.
     let player = match api.db.find_player(session.player).await {
         Ok(Some(player)) => player,
-        Ok(None) => return error(StatusCode::FORBIDDEN, "no such player"),
-        Err(failure) => return api.db_down("admin command", &failure),
+        Ok(None) => return Err(error(StatusCode::FORBIDDEN, "no such player")),
+        Err(failure) => return Err(api.db_down("admin request", &failure)),
     };
     if player.role != Role::Admin || player.banned {
-        warn!(player = player.id, name = %player.username, "admin command refused: not an admin");
-        return error(StatusCode::FORBIDDEN, "admin role required");
+        warn!(player = player.id, name = %player.username, "admin request refused: not an admin");
+        return Err(error(StatusCode::FORBIDDEN, "admin role required"));
     }
+    Ok(player)
+}
+
+/// `GET /api/admin/history`: the last hour of tick time and players, for charts.
+async fn admin_history(State(api): ApiState, headers: HeaderMap) -> Response {
+    if let Err(refusal) = require_admin(&api, &headers).await {
+        return refusal;
+    }
+    let body = json!({ "interval_s": SAMPLE_INTERVAL_S, "samples": api.bridge.history.samples() });
+    axum::Json(body).into_response()
+}
+
+/// `GET /api/admin/audit` query.
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    /// Most entries to return (1..=500, default 100).
+    limit: Option<i64>,
+    /// Only entries whose actor, line or answer contain this (any case).
+    q: Option<String>,
+}
+
+/// `GET /api/admin/audit?limit=&q=`: the audit log, newest first, filtered.
+async fn admin_audit(
+    State(api): ApiState,
+    headers: HeaderMap,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Response {
+    if let Err(refusal) = require_admin(&api, &headers).await {
+        return refusal;
+    }
+    let Ok(Query(query)) = query else {
+        return error(StatusCode::BAD_REQUEST, "query must be limit=<n>&q=<text>");
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, MAX_AUDIT_ENTRIES);
+    let filter = query.q.unwrap_or_default();
+    if filter.len() > MAX_ADMIN_LINE {
+        return error(StatusCode::BAD_REQUEST, "filter too long");
+    }
+    match api.db.recent_audit(limit, &filter).await {
+        Ok(entries) => axum::Json(json!({ "entries": entries })).into_response(),
+        Err(failure) => api.db_down("audit log", &failure),
+    }
+}
+
+async fn admin_command(State(api): ApiState, headers: HeaderMap, body: Bytes) -> Response {
+    let player = match require_admin(&api, &headers).await {
+        Ok(player) => player,
+        Err(refusal) => return refusal,
+    };
     let AdminLine { line } = match parse(&body) {
         Ok(line) => line,
         Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),

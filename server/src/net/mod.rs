@@ -9,7 +9,6 @@ use bevy::prelude::*;
 use bevy_renet2::prelude::{RenetReceive, RenetSend, RenetServer, RenetServerPlugin};
 use galaxy_shared::protocol::connection_config;
 
-use crate::bridge::Bridge;
 use transport::GuardedTransport;
 
 pub use session::Sessions;
@@ -54,26 +53,20 @@ fn receive_packets(
     time: Res<Time<Real>>,
     mut transport: ResMut<GuardedTransport>,
     mut server: ResMut<RenetServer>,
-    bridge: Res<Bridge>,
 ) {
-    transport.receive(time.delta(), &mut server, &bridge.metrics);
+    transport.receive(time.delta(), &mut server);
 }
 
-fn send_packets(
-    mut transport: ResMut<GuardedTransport>,
-    mut server: ResMut<RenetServer>,
-    bridge: Res<Bridge>,
-) {
-    transport.send(&mut server, &bridge.metrics);
+fn send_packets(mut transport: ResMut<GuardedTransport>, mut server: ResMut<RenetServer>) {
+    transport.send(&mut server);
 }
 
 fn disconnect_on_exit(
     mut exits: MessageReader<AppExit>,
     mut transport: ResMut<GuardedTransport>,
     mut server: ResMut<RenetServer>,
-    bridge: Res<Bridge>,
 ) {
     if exits.read().next().is_some() {
-        transport.disconnect_all(&mut server, &bridge.metrics);
+        transport.disconnect_all(&mut server);
     }
 }

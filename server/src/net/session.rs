@@ -6,22 +6,22 @@
 //! one is dropped and counted, and a client that keeps sending them is cut off.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 
 use bevy::prelude::*;
 use bevy_renet2::prelude::{RenetServer, ServerEvent};
 use galaxy_shared::components::{Controls, Ship};
 use galaxy_shared::protocol::{
-    BodyInfo, CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, ErrorCode, Event,
+    BodyInfo, CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, CodecError, ErrorCode, Event,
     MAX_CLIENT_MESSAGE, MAX_SERVER_MESSAGE, PROTOCOL_VERSION, RELIABLE_CHANNEL_MEMORY, Role,
     ServerMessage, Service, ShipInfo, TokenUserData, Welcome, WireControls, decode, encode,
 };
 use glam::DVec3;
+use metrics::{counter, gauge};
 use renet2::ClientId;
 
 use super::transport::GuardedTransport;
 use crate::admin::{AdminLine, ReplyTo};
-use crate::bridge::{Actor, Bridge};
+use crate::bridge::Actor;
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
 use crate::roster::{
@@ -29,6 +29,7 @@ use crate::roster::{
 };
 use crate::ships::spawn::{SpawnRng, ship_bundle, spawn_slot};
 use crate::ships::{Owner, ShipAction, ShipCommand, ShipEvent, ShipEventKind};
+use crate::telemetry;
 use crate::tick::SimClock;
 
 /// Messages one client may send per second before the rest are dropped.
@@ -115,7 +116,10 @@ impl Sessions {
 /// Sends one message, counting an encoding failure (a bug, never input).
 pub fn send(server: &mut RenetServer, client: ClientId, channel: u8, message: &ServerMessage) {
     match encode(message, MAX_SERVER_MESSAGE) {
-        Ok(bytes) => server.send_message(client, channel, bytes),
+        Ok(bytes) => {
+            counter!(telemetry::NET_MESSAGES, "direction" => "out").increment(1);
+            server.send_message(client, channel, bytes);
+        }
         Err(error) => error!(client, %error, "cannot encode a server message"),
     }
 }
@@ -134,7 +138,6 @@ pub(super) fn handle_connections(
         ResMut<SpawnRng>,
         Res<SimClock>,
     ),
-    bridge: Res<Bridge>,
     players: (
         ResMut<Roster>,
         Res<BannedNames>,
@@ -260,10 +263,7 @@ pub(super) fn handle_connections(
             }
         }
     }
-    bridge
-        .metrics
-        .clients
-        .store(sessions.0.len() as u64, Ordering::Relaxed);
+    gauge!(telemetry::PLAYERS_ONLINE).set(sessions.0.len() as f64);
 }
 
 fn body_infos(bodies: &Bodies) -> Vec<BodyInfo> {
@@ -286,7 +286,6 @@ pub(super) fn read_client_messages(
     mut admin_lines: MessageWriter<AdminLine>,
     time: Res<Time<Real>>,
     config: Res<Config>,
-    bridge: Res<Bridge>,
     mut leaving: ResMut<Leaving>,
 ) {
     let now = time.elapsed_secs_f64();
@@ -309,12 +308,13 @@ pub(super) fn read_client_messages(
         }
         for channel in [CHANNEL_RELIABLE, CHANNEL_UNRELIABLE] {
             while let Some(bytes) = server.receive_message(client, channel) {
+                counter!(telemetry::NET_MESSAGES, "direction" => "in").increment(1);
                 if now - session.window.0 >= 1.0 {
                     session.window = (now, 0);
                 }
                 session.window.1 += 1;
                 if session.window.1 > MAX_MESSAGES_PER_SECOND {
-                    bridge.metrics.bad_messages.fetch_add(1, Ordering::Relaxed);
+                    count_rejected("rate_limited");
                     continue;
                 }
                 let message = decode::<ClientMessage>(&bytes, MAX_CLIENT_MESSAGE)
@@ -332,7 +332,11 @@ pub(super) fn read_client_messages(
                         );
                     }
                     Err(error) => {
-                        bridge.metrics.bad_messages.fetch_add(1, Ordering::Relaxed);
+                        count_rejected(match error {
+                            CodecError::TooLarge(_) => "too_large",
+                            CodecError::Malformed(_) => "malformed",
+                            CodecError::Invalid(_) => "invalid",
+                        });
                         session.bad_streak += 1;
                         debug!(client, %error, "bad message from client");
                         if session.bad_streak > config.net.max_bad_messages {
@@ -356,11 +360,12 @@ pub(super) fn read_client_messages(
             "too many malformed messages",
             now,
         );
-        bridge
-            .metrics
-            .garbage_disconnects
-            .fetch_add(1, Ordering::Relaxed);
+        counter!(telemetry::GARBAGE_DISCONNECTS).increment(1);
     }
+}
+
+fn count_rejected(reason: &'static str) {
+    counter!(telemetry::REJECTED_MESSAGES, "reason" => reason).increment(1);
 }
 
 fn apply(

@@ -8,11 +8,11 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bevy::prelude::*;
-use galaxy_shared::guard::{ClientGuard, check_netcode_packet};
+use galaxy_shared::guard::{ClientGuard, Rejection, check_netcode_packet};
+use metrics::counter;
 use renet2::{ClientId, RenetServer};
 use renet2_netcode::{NativeSocket, ServerSocket, WebSocketServer, WebSocketServerConfig};
 use renetcode2::{
@@ -20,7 +20,7 @@ use renetcode2::{
     ServerSocketConfig,
 };
 
-use crate::bridge::Metrics;
+use crate::telemetry;
 
 /// Socket index of native UDP clients (matches their connect tokens).
 pub const UDP_SOCKET: usize = 0;
@@ -130,7 +130,7 @@ impl GuardedTransport {
     }
 
     /// Receives everything waiting on the sockets and feeds renet.
-    pub fn receive(&mut self, elapsed: Duration, renet: &mut RenetServer, metrics: &Metrics) {
+    pub fn receive(&mut self, elapsed: Duration, renet: &mut RenetServer) {
         self.netcode.update(elapsed);
         for socket_id in 0..self.sockets.len() {
             self.sockets[socket_id].preupdate();
@@ -149,23 +149,21 @@ impl GuardedTransport {
                         break;
                     }
                 };
-                metrics
-                    .bytes_received
-                    .fetch_add(len as u64, Ordering::Relaxed);
+                counter!(telemetry::NET_BYTES, "direction" => "in").increment(len as u64);
                 if let Err(rejection) = check_netcode_packet(&self.buffer[..len]) {
-                    metrics.count_guarded(rejection);
+                    count_guarded(rejection);
                     debug!(%addr, "dropped a datagram with an invalid netcode prefix");
                     continue;
                 }
                 let result = self
                     .netcode
                     .process_packet(socket_id, addr, &mut self.buffer[..len]);
-                handle(result, &mut self.sockets, &mut self.guards, renet, metrics);
+                handle(result, &mut self.sockets, &mut self.guards, renet);
             }
         }
         for client in self.netcode.clients_id() {
             let result = self.netcode.update_client(client);
-            handle(result, &mut self.sockets, &mut self.guards, renet, metrics);
+            handle(result, &mut self.sockets, &mut self.guards, renet);
         }
         let gone: Vec<ClientId> = self
             .netcode
@@ -174,7 +172,7 @@ impl GuardedTransport {
             .collect();
         for client in gone {
             let result = self.netcode.disconnect(client);
-            handle(result, &mut self.sockets, &mut self.guards, renet, metrics);
+            handle(result, &mut self.sockets, &mut self.guards, renet);
         }
         for socket in &mut self.sockets {
             socket.postupdate();
@@ -182,7 +180,7 @@ impl GuardedTransport {
     }
 
     /// Sends what renet has queued for every client.
-    pub fn send(&mut self, renet: &mut RenetServer, metrics: &Metrics) {
+    pub fn send(&mut self, renet: &mut RenetServer) {
         for client in self.netcode.clients_id() {
             let Ok(packets) = renet.get_packets_to_send(client) else {
                 continue;
@@ -191,9 +189,8 @@ impl GuardedTransport {
             for packet in packets {
                 match self.netcode.generate_payload_packet(client, packet) {
                     Ok((socket_id, addr, payload)) => {
-                        metrics
-                            .bytes_sent
-                            .fetch_add(payload.len() as u64, Ordering::Relaxed);
+                        counter!(telemetry::NET_BYTES, "direction" => "out")
+                            .increment(payload.len() as u64);
                         if let Err(e) = self.sockets[socket_id].send(addr, payload) {
                             if matches!(&e, renet2_netcode::NetcodeTransportError::IO(io) if io.kind() == io::ErrorKind::ConnectionAborted)
                             {
@@ -218,12 +215,17 @@ impl GuardedTransport {
     }
 
     /// Tells every client goodbye (on shutdown).
-    pub fn disconnect_all(&mut self, renet: &mut RenetServer, metrics: &Metrics) {
+    pub fn disconnect_all(&mut self, renet: &mut RenetServer) {
         for client in self.netcode.clients_id() {
             let result = self.netcode.disconnect(client);
-            handle(result, &mut self.sockets, &mut self.guards, renet, metrics);
+            handle(result, &mut self.sockets, &mut self.guards, renet);
         }
     }
+}
+
+/// Counts a datagram the guard dropped, by kind.
+fn count_guarded(rejection: Rejection) {
+    counter!(telemetry::GUARDED_PACKETS, "kind" => rejection.as_str()).increment(1);
 }
 
 fn handle(
@@ -231,15 +233,12 @@ fn handle(
     sockets: &mut [Box<dyn ServerSocket>],
     guards: &mut HashMap<ClientId, ClientGuard>,
     renet: &mut RenetServer,
-    metrics: &Metrics,
 ) {
     let send = |sockets: &mut [Box<dyn ServerSocket>],
                 socket_id: usize,
                 addr: SocketAddr,
                 packet: &[u8]| {
-        metrics
-            .bytes_sent
-            .fetch_add(packet.len() as u64, Ordering::Relaxed);
+        counter!(telemetry::NET_BYTES, "direction" => "out").increment(packet.len() as u64);
         if let Err(e) = sockets[socket_id].send(addr, packet) {
             trace!(%addr, error = %e, "netcode packet send failed");
         }
@@ -277,7 +276,7 @@ fn handle(
                 return;
             };
             if let Err(rejection) = guard.check_renet_payload(payload) {
-                metrics.count_guarded(rejection);
+                count_guarded(rejection);
                 debug!(
                     client_id,
                     kind = rejection.as_str(),

@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
 
 use bevy::log::{error, info, warn};
 use bevy::prelude::Resource;
+use metrics::{counter, gauge, histogram};
 use tokio::sync::Notify;
 
 use super::format::{EncodedSnapshot, WorldSnapshot};
 use super::store::{self, FAIL_WRITES_FROM_ENV};
 use crate::bridge::Bridge;
 use crate::db::Db;
+use crate::telemetry;
 
 /// First retry delay after a failed write.
 const FIRST_RETRY: Duration = Duration::from_millis(250);
@@ -205,11 +207,8 @@ impl Task {
                         break;
                     }
                     Err(reason) => {
-                        if let Some(bridge) = &self.bridge {
-                            let metrics = &bridge.metrics;
-                            metrics.snapshots_failed.fetch_add(1, Ordering::Relaxed);
-                            metrics.db_errors.fetch_add(1, Ordering::Relaxed);
-                        }
+                        counter!(telemetry::SNAPSHOTS, "outcome" => "failed").increment(1);
+                        counter!(telemetry::DB_ERRORS).increment(1);
                         let tick = encoded.0.tick;
                         warn!(
                             tick,
@@ -315,18 +314,12 @@ impl Task {
             ms = saved.duration.as_secs_f64() * 1e3,
             "snapshot written"
         );
-        let Some(bridge) = &self.bridge else {
-            return;
-        };
-        let metrics = &bridge.metrics;
-        metrics.snapshots_written.fetch_add(1, Ordering::Relaxed);
-        metrics.snapshot_last_duration_ms.store(
-            u64::try_from(saved.duration.as_millis()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-        metrics
-            .snapshot_last_bytes
-            .store(saved.bytes as u64, Ordering::Relaxed);
+        counter!(telemetry::SNAPSHOTS, "outcome" => "written").increment(1);
+        histogram!(telemetry::SNAPSHOT_DURATION).record(saved.duration.as_secs_f64());
+        gauge!(telemetry::SNAPSHOT_SIZE).set(saved.bytes as f64);
+        if let Some(bridge) = &self.bridge {
+            bridge.health.record_snapshot();
+        }
     }
 }
 

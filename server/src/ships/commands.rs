@@ -9,12 +9,14 @@ use galaxy_shared::components::{
     AngularVelocity, Attitude, Controls, FlightState, Fuel, Position, Ship, Throttle, Velocity,
     WheelMomentum,
 };
+use metrics::counter;
 
 use super::flight::PositionCarry;
 use super::spawn::{OrbitSlot, SpawnRng, spawn_slot};
 use crate::SimSystems;
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
+use crate::telemetry;
 
 pub(super) fn plugin(app: &mut App) {
     app.add_message::<ShipCommand>()
@@ -145,6 +147,7 @@ fn apply_ship_commands(
             Ok(None) => {}
             Err(reason) => {
                 stats.rejected += 1;
+                counter!(telemetry::SHIP_COMMANDS_REJECTED).increment(1);
                 debug!(ship = ?command.ship, action = ?command.action, %reason, "ship command rejected");
                 events.write(ShipEvent {
                     ship: command.ship,

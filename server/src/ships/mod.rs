@@ -20,3 +20,13 @@ pub struct Owner {
 pub(super) fn plugin(app: &mut App) {
     app.add_plugins((spawn::plugin, commands::plugin, flight::plugin));
 }
+
+/// The word for a flight state in admin replies and metric labels.
+pub fn flight_word(flight: &galaxy_shared::components::FlightState) -> &'static str {
+    use galaxy_shared::components::FlightState;
+    match flight {
+        FlightState::Flying => "flying",
+        FlightState::Landed { .. } => "landed",
+        FlightState::Destroyed { .. } => "destroyed",
+    }
+}
