@@ -55,20 +55,32 @@ fn console_lines_run_with_the_consoles_replies_and_json_data() {
     assert_eq!(status.status.code(), Some(0), "{status:?}");
     assert!(stdout(&status).contains("tick"), "{}", stdout(&status));
 
+    // With nobody online the cap is the rate; it rises once it has held 3 s.
     let set = admin(&url, home.path(), PASSWORD, &["timescale", "1000"]);
     assert_eq!(set.status.code(), Some(0), "{set:?}");
-    // The clock takes the new scale on its next tick.
-    let started = Instant::now();
-    let status = loop {
-        let status = json(&admin(&url, home.path(), PASSWORD, &["--json", "status"]));
-        if status["data"]["time_scale"] == 1000.0 || started.elapsed() > Duration::from_secs(10) {
-            break status;
+    let wait_for = |done: &dyn Fn(&serde_json::Value) -> bool| {
+        let started = Instant::now();
+        loop {
+            let status = json(&admin(&url, home.path(), PASSWORD, &["--json", "status"]));
+            if done(&status["data"]) || started.elapsed() > Duration::from_secs(10) {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        std::thread::sleep(Duration::from_millis(100));
     };
+    let status = wait_for(&|data| data["time_scale"] == 1000.0);
     assert_eq!(status["ok"], true);
     assert_eq!(status["data"]["time_scale"], 1000.0, "{status:#}");
+    assert_eq!(status["data"]["warp_cap"], 1000.0, "{status:#}");
     assert!(status["data"]["tick"].as_u64().is_some(), "{status:#}");
+    let forced = admin(&url, home.path(), PASSWORD, &["timescale", "force", "7"]);
+    assert_eq!(stdout(&forced).trim(), "clock forced to x7", "{forced:?}");
+    let status = wait_for(&|data| data["time_scale"] == 7.0);
+    assert_eq!(status["data"]["warp_forced"], true, "{status:#}");
+    assert_eq!(
+        status["data"]["warp_reason"], "forced by an admin",
+        "{status:#}"
+    );
 
     let players = json(&admin(&url, home.path(), PASSWORD, &["--json", "players"]));
     assert_eq!(

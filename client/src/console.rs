@@ -10,7 +10,8 @@ use bevy::prelude::*;
 use galaxy_shared::admin::MAX_ADMIN_LINE;
 use galaxy_shared::protocol::ClientMessage;
 
-use crate::net::{AdminReply, Outgoing};
+use crate::net::{AdminReply, Latest, Outgoing};
+use crate::warp;
 use crate::{ClientSystems, Screen};
 
 pub(super) fn plugin(app: &mut App) {
@@ -127,9 +128,17 @@ fn spawn_console(mut commands: Commands) {
     ));
 }
 
+/// The arguments of a `warp` line, the one console command every player has;
+/// every other line goes to the server's admin grammar.
+fn warp_arguments(line: &str) -> Option<&str> {
+    let (word, args) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    word.eq_ignore_ascii_case("warp").then_some(args)
+}
+
 fn type_into_console(
     mut keys: MessageReader<KeyboardInput>,
     mut console: ResMut<ConsoleState>,
+    mut latest: ResMut<Latest>,
     mut outgoing: MessageWriter<Outgoing>,
 ) {
     for key in keys.read() {
@@ -161,7 +170,15 @@ fn type_into_console(
                 }
                 console.history.push(&line);
                 console.print(&format!("> {line}"));
-                if line.len() > MAX_ADMIN_LINE {
+                if let Some(args) = warp_arguments(&line) {
+                    match warp::parse_request(args) {
+                        Ok(factor) => {
+                            console.print(&format!("asking for warp x{factor}"));
+                            warp::ask(factor, &mut latest, &mut outgoing);
+                        }
+                        Err(usage) => console.print(&usage),
+                    }
+                } else if line.len() > MAX_ADMIN_LINE {
                     console.print(&format!(
                         "line longer than {MAX_ADMIN_LINE} bytes; not sent"
                     ));
@@ -218,7 +235,9 @@ fn draw_console(
         .map(String::as_str)
         .collect();
     if shown.is_empty() {
-        shown.push("admin console: type `help`; Enter sends, Up/Down history, ` or Esc closes");
+        shown.push(
+            "console: `warp <x>` asks for warp; admins: `help`; Enter sends, Up/Down history, ` or Esc closes",
+        );
     }
     let caret = if time.elapsed_secs().fract() < 0.5 {
         "_"
@@ -257,14 +276,14 @@ mod tests {
         });
     }
 
-    #[test]
-    fn typed_lines_go_to_the_server_and_refusals_are_shown() {
+    fn console_app() -> App {
         let mut app = App::new();
         app.add_plugins(MinimalPlugins)
             .add_message::<KeyboardInput>()
             .add_message::<Outgoing>()
             .add_message::<AdminReply>()
             .init_resource::<ConsoleState>()
+            .init_resource::<Latest>()
             .add_systems(Update, (type_into_console, show_replies).chain());
         press(
             &mut app,
@@ -272,22 +291,32 @@ mod tests {
             Key::Character("`".into()),
             Some("`"),
         );
-        for c in "pause".chars() {
+        app
+    }
+
+    /// Types `line` and Enter, and returns what went to the server.
+    fn type_line(app: &mut App, line: &str) -> Vec<Outgoing> {
+        for c in line.chars() {
             let text = c.to_string();
             press(
-                &mut app,
+                app,
                 KeyCode::KeyP,
                 Key::Character(text.as_str().into()),
                 Some(&text),
             );
         }
-        press(&mut app, KeyCode::Enter, Key::Enter, None);
+        press(app, KeyCode::Enter, Key::Enter, None);
         app.update();
-        let sent: Vec<_> = app
-            .world_mut()
+        app.world_mut()
             .resource_mut::<Messages<Outgoing>>()
             .drain()
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn typed_lines_go_to_the_server_and_refusals_are_shown() {
+        let mut app = console_app();
+        let sent = type_line(&mut app, "pause");
         assert!(
             matches!(sent.as_slice(), [Outgoing(ClientMessage::Admin { line })] if line == "pause"),
             "{sent:?}"
@@ -300,6 +329,33 @@ mod tests {
         let console = app.world().resource::<ConsoleState>();
         assert!(console.open);
         assert_eq!(console.output, ["> pause", "refused: admin role required"]);
+    }
+
+    #[test]
+    fn warp_lines_are_requests_not_admin_lines() {
+        let mut app = console_app();
+        let sent = type_line(&mut app, "WARP 1000");
+        assert!(
+            matches!(sent.as_slice(), [Outgoing(ClientMessage::Warp { factor })] if *factor == 1000.0),
+            "{sent:?}"
+        );
+        assert!(
+            type_line(&mut app, "warp fast").is_empty(),
+            "a bad request is not sent"
+        );
+        assert!(type_line(&mut app, "warp").is_empty());
+        let console = app.world().resource::<ConsoleState>();
+        assert_eq!(console.output[1], "asking for warp x1000");
+        assert!(
+            console.output[3].starts_with("usage: warp <x>"),
+            "{:?}",
+            console.output
+        );
+        let sent = type_line(&mut app, "warpdrive");
+        assert!(
+            matches!(sent.as_slice(), [Outgoing(ClientMessage::Admin { .. })]),
+            "only the word `warp` itself: {sent:?}"
+        );
     }
 
     #[test]

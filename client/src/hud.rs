@@ -13,7 +13,7 @@ use bevy::prelude::*;
 use galaxy_shared::components::HoldMode;
 use galaxy_shared::physics::orbit::OrbitalElements;
 use galaxy_shared::physics::rocket::delta_v;
-use galaxy_shared::protocol::{WireFlight, unpack_fuel};
+use galaxy_shared::protocol::{Warp, WireFlight, unpack_fuel};
 use galaxy_shared::units::CalendarTime;
 
 use crate::controls::Pilot;
@@ -95,6 +95,8 @@ pub(crate) struct FlightReadout {
     pub hold: Option<HoldMode>,
     /// Flying, landed or wrecked.
     pub flight: Option<WireFlight>,
+    /// The shared clock's rate, the own request and why.
+    pub warp: Option<Warp>,
 }
 
 /// A distance in the unit that reads best: m, km, Mm or AU.
@@ -165,6 +167,13 @@ pub(crate) fn flight_text(r: &FlightReadout) -> String {
         "{}  {clock}",
         CalendarTime::from_game_time(r.game_time)
     );
+    if let Some(warp) = &r.warp {
+        let _ = writeln!(
+            text,
+            "Warp           x{} ({}); you ask x{}, cap x{}",
+            warp.effective, warp.reason, warp.request, warp.cap
+        );
+    }
     let _ = writeln!(text, "Dominant body  {}", r.dominant);
     let _ = writeln!(text, "Altitude       {}", format_distance(r.altitude));
     let _ = writeln!(text, "Orbital speed  {}", format_speed(r.speed));
@@ -336,6 +345,7 @@ fn update_hud(
                 delta_v: delta_v(info.exhaust_velocity, info.dry_mass + fuel, info.dry_mass),
                 hold: pilot.hold,
                 flight: Some(own.ship.flight),
+                warp: latest.warp.clone(),
             })
         }
         _ => "waiting for the first state...".into(),
@@ -354,7 +364,7 @@ fn update_hud(
             HudBlock::Events => text.0 = hud.events.join("\n"),
             HudBlock::Help => {
                 text.0 = "W/S pitch  A/D yaw  Q/E roll  Shift/Ctrl throttle  Z full  X cut  \
-                          T stability  1-7 hold  0 free  F refuel  R reset  M map  drag/wheel camera  ` console"
+                          T stability  1-7 hold  0 free  F refuel  R reset  , . warp  M map  drag/wheel camera  ` console"
                     .into();
             }
         }
@@ -396,8 +406,15 @@ mod tests {
             delta_v: 4_000.0,
             hold: Some(HoldMode::Prograde),
             flight: Some(WireFlight::Flying),
+            warp: Some(Warp {
+                effective: 50.0,
+                cap: 1000.0,
+                request: 100.0,
+                reason: galaxy_shared::protocol::WarpReason::Request("bob".into()),
+            }),
         });
         for expected in [
+            "Warp           x50 (lowest request, by bob); you ask x100, cap x1000",
             "2000-01-01 12:00:00 TDB",
             "PAUSED",
             "Earth",

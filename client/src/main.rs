@@ -17,6 +17,7 @@ mod options;
 mod orbit_line;
 mod page;
 mod scene;
+mod warp;
 
 use bevy::prelude::*;
 use bevy::render::RenderPlugin;
@@ -114,6 +115,7 @@ fn plugin(app: &mut App) {
         hud::plugin,
         controls::plugin,
         console::plugin,
+        warp::plugin,
         capture::plugin,
         page::plugin,
     ));

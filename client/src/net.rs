@@ -14,7 +14,7 @@ use bevy_renet2::prelude::{RenetClient, RenetClientPlugin, RenetReceive, RenetSe
 use galaxy_shared::delta::{self, OwnMotion};
 use galaxy_shared::protocol::{
     CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, Event, MAX_CLIENT_MESSAGE,
-    MAX_SERVER_MESSAGE, OtherShip, OwnShip, PROTOCOL_VERSION, ServerMessage, State, Welcome,
+    MAX_SERVER_MESSAGE, OtherShip, OwnShip, PROTOCOL_VERSION, ServerMessage, State, Warp, Welcome,
     connection_config, decode, encode,
 };
 use glam::DVec3;
@@ -136,6 +136,9 @@ pub(crate) struct Latest {
     pub own: Option<OwnSample>,
     /// Bumped on every new own-ship state, so the scene notices fresh data.
     pub generation: u64,
+    /// The shared clock's rate, the player's request and why, from the newest
+    /// clock event.
+    pub warp: Option<Warp>,
     /// Own-ship reconstructions by tick: the baselines deltas refer to.
     history: VecDeque<(u64, OwnMotion)>,
 }
@@ -289,6 +292,9 @@ fn receive_messages(
                 }
                 ServerMessage::Event(event) => {
                     events.write(ServerEvent(describe_event(&event)));
+                    if let Event::Clock { warp, .. } = event {
+                        latest.warp = Some(warp);
+                    }
                 }
                 ServerMessage::AdminReply { ok, output } => {
                     replies.write(AdminReply { ok, output });
@@ -379,8 +385,8 @@ pub(crate) fn describe_event(event: &Event) -> String {
         Event::Clock { paused: true, .. } => "game time paused".into(),
         Event::Clock {
             paused: false,
-            scale,
-        } => format!("game time running at x{scale}"),
+            warp,
+        } => format!("warp x{} ({})", warp.effective, warp.reason),
     }
 }
 

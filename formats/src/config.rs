@@ -83,6 +83,26 @@ pub struct Config {
     pub web: WebConfig,
     /// The Agones SDK, for fleets of universes.
     pub agones: AgonesConfig,
+    /// The shared time warp policy.
+    pub warp: WarpConfig,
+}
+
+/// `[warp]`: how players' warp requests and their ships set the shared clock
+/// (docs/spec.md, "Shared time warp").
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WarpConfig {
+    /// The most the clock runs at while a ship thrusts or an online ship is low
+    /// and fast.
+    pub safe_rate: f64,
+    /// A ship within this height of a surface, faster than the landing speed, on a
+    /// path that meets the surface, is low and fast (m).
+    pub low_altitude_m: f64,
+    /// A player who has changed nothing for this long stops counting (s).
+    pub idle_after_s: f64,
+    /// The clock speeds up only once the higher rate has held this long (real s);
+    /// it slows down at once.
+    pub raise_after_s: f64,
 }
 
 /// `[agones]`: telling an Agones sidecar (its REST port) that this game server is
@@ -122,7 +142,8 @@ pub struct TickConfig {
     pub rate_hz: f64,
     /// Extra ticks one frame may run to catch up before the backlog is dropped.
     pub max_catchup_ticks: u32,
-    /// Game seconds per real second at start.
+    /// The admin's time scale at start: the cap on players' warp requests, and the
+    /// rate while no active player is online.
     pub time_scale: f64,
     /// Largest time scale an admin may set.
     pub max_time_scale: f64,
@@ -494,14 +515,24 @@ impl Config {
                 self.persistence.snapshot_interval_s,
             ),
             ("agones.health_interval_s", self.agones.health_interval_s),
+            ("warp.safe_rate", self.warp.safe_rate),
+            ("warp.idle_after_s", self.warp.idle_after_s),
         ] {
             positive(key, value)?;
         }
+        range(
+            "warp.safe_rate",
+            self.warp.safe_rate,
+            0.0,
+            galaxy_shared::protocol::MAX_WARP_REQUEST,
+        )?;
         for (key, value) in [
             ("ship.fuel_capacity_kg", s.fuel_capacity_kg),
             ("ship.wheel_torque_nm", s.wheel_torque_nm),
             ("ship.wheel_capacity_nms", s.wheel_capacity_nms),
             ("ship.rcs_torque_nm", s.rcs_torque_nm),
+            ("warp.low_altitude_m", self.warp.low_altitude_m),
+            ("warp.raise_after_s", self.warp.raise_after_s),
         ] {
             range(key, value, 0.0, f64::MAX)?;
         }

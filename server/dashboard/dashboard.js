@@ -143,7 +143,7 @@ async function refreshStatus() {
     return;
   }
   $("date").textContent = status.date;
-  $("warp").textContent = `×${status.time_scale}`;
+  $("warp").textContent = `×${status.time_scale} (${status.warp_reason}; cap ×${status.warp_cap})`;
   upOrDown($("clock"), !status.paused, ["running", "paused"]);
   $("ticks").textContent = `${status.tick_p50_ms.toFixed(2)} / ${status.tick_p99_ms.toFixed(2)} ms`;
   $("overruns").textContent = `${status.overruns} / ${status.dropped}`;
@@ -154,7 +154,7 @@ async function refreshStatus() {
   upOrDown($("database"), status.database_up, ["up", "down"]);
   const warpInput = $("warp-input");
   if (document.activeElement !== warpInput) {
-    warpInput.value = status.time_scale;
+    warpInput.value = status.warp_cap;
   }
 }
 
@@ -349,7 +349,8 @@ function wire() {
   $("snapshot").addEventListener("click", () => act("snapshot"));
   $("warp-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    act(`timescale ${$("warp-input").value}`);
+    const force = $("warp-force").checked ? "force " : "";
+    act(`timescale ${force}${$("warp-input").value}`);
   });
   $("audit-filter").addEventListener("input", refreshAudit);
   if (token()) {

@@ -21,6 +21,7 @@ pub mod ships;
 pub mod simulate;
 pub mod telemetry;
 pub mod tick;
+pub mod warp;
 pub mod web;
 
 pub use galaxy_formats::config;

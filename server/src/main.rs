@@ -18,7 +18,7 @@ use galaxy_server::net::{self, transport::GuardedTransport, transport::Transport
 use galaxy_server::persistence::{self, cli::SnapshotsCommand};
 use galaxy_server::secrets::Secrets;
 use galaxy_server::simulate::{SimulateOptions, simulate};
-use galaxy_server::{Drive, server_app, services};
+use galaxy_server::{Drive, server_app, services, warp};
 use galaxy_shared::protocol::{PROTOCOL_ID, Role};
 
 /// Galaxy: a persistent multiplayer space-flight sandbox in the real Solar System.
@@ -202,7 +202,7 @@ fn run(mut config: Config, file: Option<std::path::PathBuf>, log_format: LogForm
     }
     let snapshots = persistence::start(&mut app, db.clone(), bridge.clone(), runtime.handle());
     app.insert_resource(transport)
-        .add_plugins(net::plugin)
+        .add_plugins((net::plugin, warp::plugin))
         .insert_resource(AdminDb {
             db: db.clone(),
             runtime: runtime.handle().clone(),

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use bevy::prelude::*;
-use galaxy_shared::protocol::{ErrorCode, Role};
+use galaxy_shared::protocol::{ErrorCode, MIN_WARP_REQUEST, Role};
 
 use crate::bridge::AdminReply;
 
@@ -19,12 +19,29 @@ pub(super) fn plugin(app: &mut App) {
 }
 
 /// One player online.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OnlinePlayer {
     /// Account name.
     pub name: String,
     /// Role their connect token carried (the database may have changed it since).
     pub role: Role,
+    /// The warp they ask for; real time until they ask.
+    pub warp_request: f64,
+    /// When they last changed anything (real s): controls, warp, a service or a
+    /// console line. Idle players do not hold the shared clock.
+    pub last_active: f64,
+}
+
+impl OnlinePlayer {
+    /// A player who has just connected: active, asking for real time.
+    pub fn new(name: String, role: Role, now: f64) -> Self {
+        Self {
+            name,
+            role,
+            warp_request: MIN_WARP_REQUEST,
+            last_active: now,
+        }
+    }
 }
 
 /// Players online by player id, kept by the network plugin.

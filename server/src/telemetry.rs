@@ -33,6 +33,7 @@ catalogue! {
     TICK_OVERRUNS: counter "galaxy_tick_overruns_total", "Ticks longer than their period";
     TICKS_DROPPED: counter "galaxy_ticks_dropped_total", "Ticks dropped by the catch-up limit";
     PLAYERS_ONLINE: gauge "galaxy_players_online", "Game clients connected";
+    WARP: gauge "galaxy_warp", "Game seconds per real second the shared clock runs at";
     SHIPS: gauge "galaxy_ships", "Ships in the world, by flight state";
     NET_BYTES: counter "galaxy_net_bytes_total", "Game datagram bytes, by direction";
     NET_MESSAGES: counter "galaxy_net_messages_total", "Game messages, by direction";

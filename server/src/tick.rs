@@ -1,5 +1,7 @@
 //! The tick engine: game time, time scale, pause, and the plan of each tick.
 //!
+//! The clock runs at [`SimClock::rate`]: the admin's time scale, or what the warp
+//! policy ([`crate::warp`]) chose from it where one runs (the real server).
 //! Physics runs in `FixedUpdate` at the configured rate. Each tick advances
 //! `scale / rate` game seconds, cut into ship substeps no longer than `max_substep`
 //! and body steps no longer than `body_step`. After an overrun Bevy's fixed loop runs
@@ -66,10 +68,23 @@ pub struct SimClock {
     pub game_time: f64,
     /// Rounding carried by the compensated game-time sum.
     pub game_time_carry: f64,
-    /// Game seconds per real second.
+    /// The admin's time scale: the cap on players' warp requests (kept in
+    /// snapshots), or the rate itself when `forced`.
     pub time_scale: f64,
+    /// The admin set the rate itself (`timescale force`); not kept in snapshots.
+    pub forced: bool,
+    /// Game seconds per real second the warp policy chose; `None` where no policy
+    /// runs (simulations, tests), and the time scale is the rate.
+    pub warp: Option<f64>,
     /// No game time passes while paused; ticks still run.
     pub paused: bool,
+}
+
+impl SimClock {
+    /// Game seconds per real second, unless paused.
+    pub fn rate(&self) -> f64 {
+        self.warp.unwrap_or(self.time_scale)
+    }
 }
 
 /// What the current tick will integrate, decided once at its start.
@@ -122,8 +137,13 @@ pub enum ClockCommand {
     Pause,
     /// Let game time flow again.
     Resume,
-    /// Set the warp factor (already validated against the maximum).
-    SetTimeScale(f64),
+    /// Set the admin's time scale (already validated against the maximum).
+    SetTimeScale {
+        /// Game seconds per real second.
+        scale: f64,
+        /// The rate itself, not a cap on players' requests.
+        forced: bool,
+    },
 }
 
 /// Tick timing for the metrics: recent durations and lifetime counters.
@@ -179,7 +199,7 @@ impl TickStats {
 
 /// Whether simulation time is flowing.
 pub fn simulation_running(clock: Res<SimClock>) -> bool {
-    !clock.paused && clock.time_scale > 0.0
+    !clock.paused && clock.rate() > 0.0
 }
 
 fn apply_clock_commands(mut commands: MessageReader<ClockCommand>, mut clock: ResMut<SimClock>) {
@@ -187,17 +207,20 @@ fn apply_clock_commands(mut commands: MessageReader<ClockCommand>, mut clock: Re
         match *command {
             ClockCommand::Pause => clock.paused = true,
             ClockCommand::Resume => clock.paused = false,
-            ClockCommand::SetTimeScale(scale) => clock.time_scale = scale,
+            ClockCommand::SetTimeScale { scale, forced } => {
+                clock.time_scale = scale;
+                clock.forced = forced;
+            }
         }
         info!(?command, tick = clock.tick, "clock changed");
     }
 }
 
-fn plan_tick(clock: Res<SimClock>, config: Res<Config>, mut plan: ResMut<TickPlan>) {
+pub(crate) fn plan_tick(clock: Res<SimClock>, config: Res<Config>, mut plan: ResMut<TickPlan>) {
     let dt = if clock.paused {
         0.0
     } else {
-        clock.time_scale / config.tick.rate_hz
+        clock.rate() / config.tick.rate_hz
     };
     *plan = TickPlan::new(dt, config.physics.body_step_s, config.physics.max_substep_s);
 }
@@ -236,7 +259,8 @@ fn log_status(clock: Res<SimClock>, stats: Res<TickStats>, ships: Query<(), With
     info!(
         tick = clock.tick,
         date = %CalendarTime::from_game_time(clock.game_time),
-        scale = clock.time_scale,
+        scale = clock.rate(),
+        cap = clock.time_scale,
         paused = clock.paused,
         ships = ships.iter().count(),
         tick_p50_ms = stats.quantile(0.5).as_secs_f64() * 1e3,

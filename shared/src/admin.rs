@@ -17,8 +17,14 @@ pub enum AdminCommand {
     Pause,
     /// Restart game time.
     Resume,
-    /// Set the time scale.
-    TimeScale(f64),
+    /// Set the admin's time scale: the cap on players' warp requests, or with
+    /// `force` the rate itself.
+    TimeScale {
+        /// Game seconds per real second.
+        scale: f64,
+        /// The rate itself, over the warp policy.
+        forced: bool,
+    },
     /// Write a world snapshot now.
     Snapshot,
     /// List connected players.
@@ -66,9 +72,10 @@ pub enum AdminParseError {
 /// One line per command, for `help` and usage errors.
 pub const HELP: &str = "\
 help                                  this list
-status                                tick, game time, time scale, players
+status                                tick, game time, warp and why, players
 pause | resume                        stop or restart game time
-timescale <x>                         set the time scale (0..max_time_scale)
+timescale <x>                         cap players' warp requests at x (0..max_time_scale)
+timescale force <x>                   run the clock at x whatever players ask; `timescale <x>` ends it
 snapshot                              write a world snapshot now
 players                               list connected players
 kick <player>                         disconnect a player
@@ -112,15 +119,20 @@ impl AdminCommand {
             "resume" => none(Self::Resume, "resume"),
             "snapshot" => none(Self::Snapshot, "snapshot"),
             "players" => none(Self::Players, "players"),
-            "timescale" => match args {
-                [x] => x
-                    .parse::<f64>()
+            "timescale" => {
+                let (x, forced) = match args {
+                    [x] => (x, false),
+                    [force, x] if force.eq_ignore_ascii_case("force") => (x, true),
+                    _ => return Err(AdminParseError::Usage("timescale [force] <x>")),
+                };
+                x.parse::<f64>()
                     .ok()
                     .filter(|x| x.is_finite() && *x >= 0.0)
-                    .map(Self::TimeScale)
-                    .ok_or(AdminParseError::Usage("timescale <x> with x a number ≥ 0")),
-                _ => Err(AdminParseError::Usage("timescale <x>")),
-            },
+                    .map(|scale| Self::TimeScale { scale, forced })
+                    .ok_or(AdminParseError::Usage(
+                        "timescale [force] <x> with x a number ≥ 0",
+                    ))
+            }
             "kick" => one_name("kick <player>").map(Self::Kick),
             "refuel" => one_name("refuel <player>").map(Self::Refuel),
             "reset" => one_name("reset <player>").map(Self::Reset),
@@ -159,7 +171,17 @@ mod tests {
         assert_eq!(AdminCommand::parse("  PAUSE "), Ok(AdminCommand::Pause));
         assert_eq!(
             AdminCommand::parse("timescale 1000"),
-            Ok(AdminCommand::TimeScale(1000.0))
+            Ok(AdminCommand::TimeScale {
+                scale: 1000.0,
+                forced: false
+            })
+        );
+        assert_eq!(
+            AdminCommand::parse("timescale FORCE 5"),
+            Ok(AdminCommand::TimeScale {
+                scale: 5.0,
+                forced: true
+            })
         );
         assert_eq!(
             AdminCommand::parse("kick bob"),
@@ -203,6 +225,12 @@ mod tests {
             AdminCommand::parse("timescale NaN"),
             Err(AdminParseError::Usage(_))
         ));
+        for line in ["timescale force", "timescale fast 5", "timescale force 5 6"] {
+            assert!(
+                matches!(AdminCommand::parse(line), Err(AdminParseError::Usage(_))),
+                "{line}"
+            );
+        }
         assert!(matches!(
             AdminCommand::parse("kick"),
             Err(AdminParseError::Usage(_))

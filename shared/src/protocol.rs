@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::components::HoldMode;
 
 /// Version of this protocol; bump on any change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Netcode protocol id: "GALAXY" and the version.
 pub const PROTOCOL_ID: u64 = 0x4741_4c41_5859_0000 | PROTOCOL_VERSION as u64;
@@ -52,6 +52,10 @@ pub const MAX_CLIENT_MESSAGE: usize = 512;
 pub const MAX_SERVER_MESSAGE: usize = 16 * 1024;
 /// Longest player name on the wire.
 pub const MAX_NAME: usize = 32;
+/// Lowest warp a player may ask for: real time.
+pub const MIN_WARP_REQUEST: f64 = 1.0;
+/// Highest warp a player may ask for (the admin's cap limits it further).
+pub const MAX_WARP_REQUEST: f64 = 1.0e7;
 
 /// Why bytes are not a message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -193,6 +197,12 @@ pub enum ClientMessage {
         /// Echoed back.
         nonce: u32,
     },
+    /// The warp this player asks for (docs/spec.md, "Shared time warp");
+    /// [`MIN_WARP_REQUEST`] is real time, and where every player starts.
+    Warp {
+        /// Game seconds per real second, within the request limits.
+        factor: f64,
+    },
 }
 
 impl ClientMessage {
@@ -214,6 +224,9 @@ impl ClientMessage {
             }
             Self::Admin { line } if line.len() > crate::admin::MAX_ADMIN_LINE => {
                 Err(CodecError::Invalid("admin line too long"))
+            }
+            Self::Warp { factor } if !(MIN_WARP_REQUEST..=MAX_WARP_REQUEST).contains(factor) => {
+                Err(CodecError::Invalid("warp request outside 1..=1e7"))
             }
             _ => Ok(()),
         }
@@ -365,13 +378,58 @@ pub enum Event {
     Reset,
     /// A request was refused.
     Rejected(String),
-    /// An admin changed the clock.
+    /// How the clock runs now: sent at connect and whenever it, the reason or the
+    /// player's own request changes.
     Clock {
         /// Paused now.
         paused: bool,
-        /// Scale now.
-        scale: f32,
+        /// The warp, the cap, the player's request and why.
+        warp: Warp,
     },
+}
+
+/// The shared clock's rate and why it is what it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Warp {
+    /// Game seconds per real second now.
+    pub effective: f64,
+    /// The admin's time scale: the most players may warp to (the rate itself
+    /// when forced).
+    pub cap: f64,
+    /// What this player asked for.
+    pub request: f64,
+    /// Why the clock runs at `effective`.
+    pub reason: WarpReason,
+}
+
+/// Why the shared clock runs at its rate (docs/spec.md, "Shared time warp").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WarpReason {
+    /// No active player is online: the admin's time scale runs.
+    Unattended,
+    /// Every active player asked for the admin's cap or more.
+    Cap,
+    /// The lowest request among the active players, and whose it is.
+    Request(String),
+    /// This player's ship is under thrust: the safe rate.
+    Thrusting(String),
+    /// This online player's ship is low over a surface on a path that meets it.
+    LowAndFast(String),
+    /// An admin set the rate itself (`timescale force`).
+    Forced,
+}
+
+impl std::fmt::Display for WarpReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unattended => write!(f, "no active player: the admin's time scale"),
+            Self::Cap => write!(f, "the admin's cap"),
+            Self::Request(name) => write!(f, "lowest request, by {name}"),
+            Self::Thrusting(name) => write!(f, "safe rate: {name} is thrusting"),
+            Self::LowAndFast(name) => write!(f, "safe rate: {name} is low and fast"),
+            Self::Forced => write!(f, "forced by an admin"),
+        }
+    }
 }
 
 /// Error codes.
@@ -523,9 +581,15 @@ mod tests {
             ClientMessage::Admin {
                 line: "x".repeat(1000),
             },
+            ClientMessage::Warp { factor: 0.5 },
+            ClientMessage::Warp { factor: f64::NAN },
+            ClientMessage::Warp { factor: 1.0e8 },
         ];
         for message in bad {
             assert!(message.validate().is_err(), "{message:?}");
+        }
+        for factor in [MIN_WARP_REQUEST, 1000.0, MAX_WARP_REQUEST] {
+            assert_eq!(ClientMessage::Warp { factor }.validate(), Ok(()));
         }
     }
 

@@ -9,8 +9,8 @@ use base64::Engine;
 use galaxy_shared::delta::{self, OwnMotion};
 use galaxy_shared::protocol::{
     CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, Event, MAX_CLIENT_MESSAGE,
-    MAX_SERVER_MESSAGE, ServerMessage, State, Welcome, WireControls, connection_config, decode,
-    encode,
+    MAX_SERVER_MESSAGE, ServerMessage, State, Warp, Welcome, WireControls, connection_config,
+    decode, encode,
 };
 use renet2::RenetClient;
 use renet2_netcode::{ClientAuthentication, NativeSocket, NetcodeClientTransport};
@@ -290,6 +290,15 @@ impl Bot {
         self.send(&ClientMessage::Admin { line: line.into() });
         self.wait_until(timeout, |b| b.admin_replies.len() > before)
             .then(|| self.admin_replies[before].clone())
+    }
+
+    /// The clock as the server last described it: the rate, the cap, this bot's
+    /// request and why.
+    pub fn warp(&self) -> Option<&Warp> {
+        self.events.iter().rev().find_map(|event| match event {
+            Event::Clock { warp, .. } => Some(warp),
+            _ => None,
+        })
     }
 
     /// Sends raw bytes as a message, for tests of the server's defences.

@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use galaxy_shared::components::HoldMode;
-use galaxy_shared::protocol::{CHANNEL_RELIABLE, ClientMessage, Event, Service, WireControls};
+use galaxy_shared::protocol::{
+    CHANNEL_RELIABLE, ClientMessage, Event, Service, WarpReason, WireControls,
+};
 use galaxy_tests::bot::{Bot, Login, Transport};
 use galaxy_tests::hostile::{Hostile, Sent, attack};
 use galaxy_tests::server::{ServerProcess, ServerSetup, series_value};
@@ -274,4 +276,128 @@ fn a_client_that_keeps_sending_garbage_messages_is_cut_off() {
     assert!(server.metric_sum("galaxy_rejected_messages_total") >= 20.0);
     assert!(server.metric("galaxy_garbage_disconnects_total") >= 1.0);
     assert_eq!(server.get("/health").status, 200);
+}
+
+/// Game seconds per real second the bot's states show over `window`.
+fn measured_rate(bot: &mut Bot, window: Duration) -> f64 {
+    let start = (Instant::now(), bot.state.as_ref().expect("state").game_time);
+    bot.wait_until(window, |_| false);
+    let game = bot.state.as_ref().expect("state").game_time - start.1;
+    game / start.0.elapsed().as_secs_f64()
+}
+
+/// Waits until `bot` is told the clock runs at `rate` for `reason`; how long it took.
+fn told(bot: &mut Bot, rate: f64, reason: &WarpReason) -> Duration {
+    let started = Instant::now();
+    assert!(
+        bot.wait_until(WAIT, |b| b
+            .warp()
+            .is_some_and(|w| w.effective == rate && w.reason == *reason)),
+        "never told x{rate} ({reason}); last told {:?}",
+        bot.warp()
+    );
+    started.elapsed()
+}
+
+#[test]
+fn players_share_one_clock_set_by_the_warp_policy_and_are_told_why() {
+    let setup = ServerSetup::new(None);
+    setup.create_admin("ann", PASSWORD);
+    let server = setup.start(&[
+        ("GALAXY_TICK__TIME_SCALE", "1000"),
+        ("GALAXY_WARP__RAISE_AFTER_S", "1.5"),
+        ("GALAXY_WARP__IDLE_AFTER_S", "8"),
+    ]);
+    let login = Login::request(&server.http_url(), "ann", PASSWORD).expect("ann logs in");
+    let mut ann = Bot::connect(&login, Transport::Udp).expect("connects");
+    assert!(ann.wait_until(WAIT, |b| b.state.is_some()));
+    let mut bob = player(&server, "bob", Transport::WebSocket);
+    let ann_asks = |name: &str| WarpReason::Request(name.into());
+
+    // Nobody has asked for warp yet: both fly at real time, and are told why.
+    told(&mut bob, 1.0, &ann_asks("ann"));
+    let warp = bob.warp().expect("told").clone();
+    assert_eq!((warp.cap, warp.request), (1000.0, 1.0));
+
+    // The lowest request wins, whoever asked.
+    // (A bot sends what it queued when it is pumped.)
+    ann.send(&ClientMessage::Warp { factor: 500.0 });
+    bob.send(&ClientMessage::Warp { factor: 100.0 });
+    bob.pump();
+    told(&mut ann, 100.0, &ann_asks("bob"));
+    assert_eq!(
+        ann.warp().expect("told").request,
+        500.0,
+        "ann's own request"
+    );
+    let rate = measured_rate(&mut ann, Duration::from_secs(2));
+    assert!(
+        (70.0..130.0).contains(&rate),
+        "the clock runs at x100: x{rate}"
+    );
+
+    // Speeding up waits for the higher rate to hold; above the cap is the cap.
+    bob.send(&ClientMessage::Warp { factor: 5000.0 });
+    bob.pump();
+    let waited = told(&mut ann, 500.0, &ann_asks("ann"));
+    assert!(
+        waited >= Duration::from_millis(1300),
+        "raised after {waited:?}"
+    );
+
+    // A burn drops everyone to the safe rate at once, and it holds after the burn.
+    ann.send(&ClientMessage::Warp { factor: 500.0 });
+    bob.input(1.0, WireControls::Hold(HoldMode::Prograde));
+    bob.pump();
+    let waited = told(&mut ann, 1.0, &WarpReason::Thrusting("bob".into()));
+    assert!(waited < Duration::from_secs(1), "dropped after {waited:?}");
+    bob.input(0.0, WireControls::Hold(HoldMode::Prograde));
+    bob.pump();
+    let cut = Instant::now();
+    told(&mut ann, 500.0, &ann_asks("ann"));
+    assert!(
+        cut.elapsed() >= Duration::from_millis(1300),
+        "held {:?}",
+        cut.elapsed()
+    );
+
+    // An idle player stops holding the clock down: bob keeps asking, ann does nothing.
+    ann.send(&ClientMessage::Warp { factor: 500.0 });
+    let ann_active = Instant::now();
+    while ann_active.elapsed() < Duration::from_secs(30) {
+        bob.send(&ClientMessage::Warp { factor: 5000.0 });
+        ann.pump();
+        if bob.wait_until(Duration::from_millis(500), |b| {
+            b.warp().is_some_and(|w| w.reason == WarpReason::Cap)
+        }) {
+            break;
+        }
+    }
+    assert_eq!(
+        bob.warp().map(|w| (w.effective, &w.reason)),
+        Some((1000.0, &WarpReason::Cap)),
+        "with ann idle, bob's request is over the cap"
+    );
+    assert!(
+        ann_active.elapsed() >= Duration::from_secs(8),
+        "ann counted as idle after {:?}",
+        ann_active.elapsed()
+    );
+
+    // An admin's forced rate is over the policy until the cap is set again.
+    let (ok, output) = ann.admin("timescale force 20", WAIT).expect("answered");
+    assert!(ok, "{output}");
+    told(&mut bob, 20.0, &WarpReason::Forced);
+    let (_, status) = ann.admin("status", WAIT).expect("answered");
+    assert!(
+        status.contains("warp x20 (forced by an admin; cap x20)"),
+        "{status}"
+    );
+    ann.admin("timescale 1000", WAIT).expect("answered");
+    told(&mut bob, 500.0, &ann_asks("ann"));
+    let (_, players) = ann.admin("players", WAIT).expect("answered");
+    assert!(
+        players.contains("bob") && players.contains("asks x5000"),
+        "{players}"
+    );
 }

@@ -33,6 +33,7 @@ use crate::ships::spawn::circular_orbit;
 use crate::ships::{Owner, ShipAction, ShipCommand, flight_word};
 use crate::telemetry;
 use crate::tick::{ClockCommand, SimClock, TickStats};
+use crate::warp::WarpChoice;
 use access::{Access, Verdict};
 
 pub(super) fn plugin(app: &mut App) {
@@ -163,6 +164,7 @@ fn answer_deferred(
 struct World<'w, 's> {
     config: Res<'w, Config>,
     clock: Res<'w, SimClock>,
+    warp: Option<Res<'w, WarpChoice>>,
     stats: Res<'w, TickStats>,
     bridge: Option<Res<'w, Bridge>>,
     bodies: Res<'w, Bodies>,
@@ -351,17 +353,21 @@ fn execute(command: AdminCommand, world: &mut World) -> AdminReply {
             world.clock_commands.write(ClockCommand::Resume);
             done("resumed".into())
         }
-        AdminCommand::TimeScale(scale) if scale > world.config.tick.max_time_scale => {
+        AdminCommand::TimeScale { scale, .. } if scale > world.config.tick.max_time_scale => {
             refuse(&format!(
                 "time scale must be within 0..={}",
                 world.config.tick.max_time_scale
             ))
         }
-        AdminCommand::TimeScale(scale) => {
+        AdminCommand::TimeScale { scale, forced } => {
             world
                 .clock_commands
-                .write(ClockCommand::SetTimeScale(scale));
-            done(format!("time scale {scale}"))
+                .write(ClockCommand::SetTimeScale { scale, forced });
+            if forced {
+                done(format!("clock forced to x{scale}"))
+            } else {
+                done(format!("warp capped at x{scale}"))
+            }
         }
         AdminCommand::Players => players(world),
         AdminCommand::Kick(name) => kick(world, &name, ErrorCode::Kicked, "kicked by an admin"),
@@ -385,7 +391,13 @@ struct Status {
     tick: u64,
     game_time_s: f64,
     date: String,
+    /// The rate the clock runs at (unless paused).
     time_scale: f64,
+    /// The admin's time scale: the cap on players' requests, or the forced rate.
+    warp_cap: f64,
+    warp_forced: bool,
+    /// Why the clock runs at `time_scale`, in words.
+    warp_reason: String,
     paused: bool,
     players_online: usize,
     ships: usize,
@@ -405,7 +417,13 @@ fn status(world: &World) -> AdminReply {
         tick: clock.tick,
         game_time_s: clock.game_time,
         date: CalendarTime::from_game_time(clock.game_time).to_string(),
-        time_scale: clock.time_scale,
+        time_scale: clock.rate(),
+        warp_cap: clock.time_scale,
+        warp_forced: clock.forced,
+        warp_reason: world.warp.as_ref().map_or_else(
+            || "the admin's time scale".to_owned(),
+            |warp| warp.reason.to_string(),
+        ),
         paused: clock.paused,
         players_online: world.roster.0.len(),
         ships: world.ships.iter().count(),
@@ -420,10 +438,12 @@ fn status(world: &World) -> AdminReply {
         database_up: world.bridge.as_ref().map(|b| b.health.database_up()),
     };
     let text = format!(
-        "tick {} | {} | scale {} | {} | players online {} | ships {} | tick p50 {:.2} ms p99 {:.2} ms | overruns {} dropped {} | last snapshot {} | database {}",
+        "tick {} | {} | warp x{} ({}; cap x{}) | {} | players online {} | ships {} | tick p50 {:.2} ms p99 {:.2} ms | overruns {} dropped {} | last snapshot {} | database {}",
         status.tick,
         status.date,
         status.time_scale,
+        status.warp_reason,
+        status.warp_cap,
         if status.paused { "paused" } else { "running" },
         status.players_online,
         status.ships,
@@ -449,6 +469,8 @@ struct PlayerRow {
     name: String,
     id: u64,
     role: &'static str,
+    /// The warp they ask for.
+    warp_request: f64,
     /// The ship's throttle, fuel (kg) and flight state, when it has one.
     ship: Option<ShipRow>,
 }
@@ -471,6 +493,7 @@ fn players(world: &World) -> AdminReply {
             name: p.name.clone(),
             id: *id,
             role: p.role.as_str(),
+            warp_request: p.warp_request,
             ship: world
                 .ships
                 .iter()
@@ -497,7 +520,10 @@ fn players(world: &World) -> AdminReply {
                     )
                 },
             );
-            format!("{} ({}, {}): {ship}", row.name, row.id, row.role)
+            format!(
+                "{} ({}, {}, asks x{}): {ship}",
+                row.name, row.id, row.role, row.warp_request
+            )
         })
         .collect();
     let text = if lines.is_empty() {

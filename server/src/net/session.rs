@@ -12,8 +12,9 @@ use bevy_renet2::prelude::{RenetServer, ServerEvent};
 use galaxy_shared::components::{Controls, Ship};
 use galaxy_shared::protocol::{
     BodyInfo, CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, CodecError, ErrorCode, Event,
-    MAX_CLIENT_MESSAGE, MAX_SERVER_MESSAGE, PROTOCOL_VERSION, RELIABLE_CHANNEL_MEMORY, Role,
-    ServerMessage, Service, ShipInfo, TokenUserData, Welcome, WireControls, decode, encode,
+    MAX_CLIENT_MESSAGE, MAX_SERVER_MESSAGE, MIN_WARP_REQUEST, PROTOCOL_VERSION,
+    RELIABLE_CHANNEL_MEMORY, Role, ServerMessage, Service, ShipInfo, TokenUserData, Warp, Welcome,
+    WireControls, decode, encode,
 };
 use glam::DVec3;
 use metrics::{counter, gauge};
@@ -31,6 +32,7 @@ use crate::ships::spawn::{SpawnRng, ship_bundle, spawn_slot};
 use crate::ships::{Owner, ShipAction, ShipCommand, ShipEvent, ShipEventKind};
 use crate::telemetry;
 use crate::tick::SimClock;
+use crate::warp::WarpChoice;
 
 /// Messages one client may send per second before the rest are dropped.
 const MAX_MESSAGES_PER_SECOND: u32 = 120;
@@ -60,6 +62,10 @@ pub struct Session {
     pub acked: u64,
     /// Own-ship states sent recently, as the client reconstructs them, by tick.
     pub sent: std::collections::VecDeque<(u64, galaxy_shared::delta::OwnMotion)>,
+    /// The newest throttle and controls received, to tell a change from a repeat.
+    controls: Option<(f32, WireControls)>,
+    /// The clock as this client was last told it.
+    told_clock: Option<Event>,
 }
 
 /// Longest wait between telling a client why it is cut off and disconnecting it,
@@ -222,10 +228,7 @@ pub(super) fn handle_connections(
                 info!(client_id, player = %data.name, role = data.role.as_str(), "player connected");
                 roster.0.insert(
                     data.player,
-                    OnlinePlayer {
-                        name: data.name.clone(),
-                        role: data.role,
-                    },
+                    OnlinePlayer::new(data.name.clone(), data.role, time.elapsed_secs_f64()),
                 );
                 connected.write(PlayerConnected {
                     player: data.player,
@@ -244,6 +247,8 @@ pub(super) fn handle_connections(
                         credit: 0.0,
                         acked: 0,
                         sent: std::collections::VecDeque::new(),
+                        controls: None,
+                        told_clock: None,
                     },
                 );
             }
@@ -287,6 +292,7 @@ pub(super) fn read_client_messages(
     time: Res<Time<Real>>,
     config: Res<Config>,
     mut leaving: ResMut<Leaving>,
+    mut roster: ResMut<Roster>,
 ) {
     let now = time.elapsed_secs_f64();
     leaving.0.retain(|&client, &mut deadline| {
@@ -322,6 +328,9 @@ pub(super) fn read_client_messages(
                 match message {
                     Ok(message) => {
                         session.bad_streak = 0;
+                        if let Some(player) = roster.0.get_mut(&session.player) {
+                            note_activity(&message, session, player, now);
+                        }
                         apply(
                             message,
                             client,
@@ -366,6 +375,30 @@ pub(super) fn read_client_messages(
 
 fn count_rejected(reason: &'static str) {
     counter!(telemetry::REJECTED_MESSAGES, "reason" => reason).increment(1);
+}
+
+/// Keeps the player's warp request and marks them active when a message changes
+/// something: a repeated input is not activity, a new throttle or control is.
+fn note_activity(
+    message: &ClientMessage,
+    session: &mut Session,
+    player: &mut OnlinePlayer,
+    now: f64,
+) {
+    let active = match message {
+        ClientMessage::Input {
+            throttle, controls, ..
+        } => session.controls.replace((*throttle, *controls)) != Some((*throttle, *controls)),
+        ClientMessage::Warp { factor } => {
+            player.warp_request = *factor;
+            true
+        }
+        ClientMessage::Service(_) | ClientMessage::Admin { .. } => true,
+        ClientMessage::Ping { .. } => false,
+    };
+    if active {
+        player.last_active = now;
+    }
 }
 
 fn apply(
@@ -431,6 +464,7 @@ fn apply(
             CHANNEL_RELIABLE,
             &ServerMessage::Pong { nonce },
         ),
+        ClientMessage::Warp { .. } => {}
     }
 }
 
@@ -460,22 +494,38 @@ pub(super) fn forward_ship_events(
     }
 }
 
+/// Tells every client how the clock runs, when it first connects and whenever the
+/// pause, the rate, the cap, the reason or its own request changes.
 pub(super) fn announce_clock_changes(
     clock: Res<SimClock>,
-    mut announced: Local<Option<(bool, f64)>>,
-    sessions: Res<Sessions>,
+    choice: Res<WarpChoice>,
+    roster: Res<Roster>,
+    mut sessions: ResMut<Sessions>,
     mut server: ResMut<RenetServer>,
 ) {
-    let now = (clock.paused, clock.time_scale);
-    if announced.replace(now).is_none_or(|before| before == now) {
-        return;
-    }
-    let event = ServerMessage::Event(Event::Clock {
-        paused: now.0,
-        scale: now.1 as f32,
-    });
-    for &client in sessions.0.keys() {
-        send(&mut server, client, CHANNEL_RELIABLE, &event);
+    for (&client, session) in &mut sessions.0 {
+        let request = roster
+            .0
+            .get(&session.player)
+            .map_or(MIN_WARP_REQUEST, |p| p.warp_request);
+        let event = Event::Clock {
+            paused: clock.paused,
+            warp: Warp {
+                effective: clock.rate(),
+                cap: clock.time_scale,
+                request,
+                reason: choice.reason.clone(),
+            },
+        };
+        if session.told_clock.as_ref() != Some(&event) {
+            send(
+                &mut server,
+                client,
+                CHANNEL_RELIABLE,
+                &ServerMessage::Event(event.clone()),
+            );
+            session.told_clock = Some(event);
+        }
     }
 }
 

@@ -124,7 +124,7 @@ pub(super) fn send_states(
             tick: clock.tick,
             game_time: clock.game_time,
             paused: clock.paused,
-            scale: clock.time_scale as f32,
+            scale: clock.rate() as f32,
             own: OwnShip {
                 dominant: d as u8,
                 motion,

@@ -165,6 +165,8 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
         game_time: clock.game_time,
         game_time_carry: clock.game_time_carry,
         time_scale: clock.time_scale,
+        forced: false,
+        warp: None,
         paused: clock.paused,
     };
     if let Some(mut rng) = world.get_resource_mut::<SpawnRng>() {

@@ -41,7 +41,10 @@ fn pause_stops_game_time_but_not_ticks() {
     assert!(sim.clock().game_time > paused.game_time);
     sim.app
         .world_mut()
-        .write_message(ClockCommand::SetTimeScale(1_000.0));
+        .write_message(ClockCommand::SetTimeScale {
+            scale: 1_000.0,
+            forced: false,
+        });
     sim.tick();
     let before = sim.clock().game_time;
     sim.tick();
