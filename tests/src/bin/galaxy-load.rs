@@ -120,11 +120,9 @@ fn run(args: &Args) -> Result<Value, String> {
         .as_deref()
         .map(|token| tick_history(&args.http, token, unix_start))
         .transpose()?;
-    if args.restart.is_some() {
-        // The bots keep flying until a snapshot holds their ships, so the world the
-        // restart restores is one they were in.
-        wait_for_snapshot(&args.http)?;
-    }
+    // The bots keep flying until a snapshot holds their ships, so the world the
+    // restart restores is one they were in.
+    let snapshot = args.restart.as_ref().map(|_| wait_for_snapshot(&args.http));
     stop.store(true, Ordering::Relaxed);
     let mut outcomes = Vec::new();
     for worker in workers {
@@ -140,8 +138,10 @@ fn run(args: &Args) -> Result<Value, String> {
     if let Some(history) = history {
         report["tick_history"] = history;
     }
-    if let (Some(command), Some(pid)) = (&args.restart, args.server_pid) {
-        report["restart"] = restart_and_check(args, command, pid, &outcomes)?;
+    if let (Some(command), Some(pid), Some(snapshot)) = (&args.restart, args.server_pid, snapshot) {
+        report["restart"] = snapshot
+            .and_then(|()| restart_and_check(args, command, pid, &outcomes))
+            .unwrap_or_else(|error| json!({ "error": error }));
     }
     Ok(report)
 }
@@ -394,7 +394,7 @@ fn wait_for_health(http: &str) -> Result<(), String> {
 
 /// Waits until the server has written one more snapshot than now.
 fn wait_for_snapshot(http: &str) -> Result<(), String> {
-    let written = |scrape: &Scrape| scrape.get(r#"galaxy_snapshots_total{outcome="ok"}"#);
+    let written = |scrape: &Scrape| scrape.get(r#"galaxy_snapshots_total{outcome="written"}"#);
     let start = written(&scrape(http)?);
     let deadline = Instant::now() + RESTART_TIMEOUT;
     while Instant::now() < deadline {
