@@ -6,6 +6,8 @@
 //! concern; every concern lives in its own module.
 
 mod camera;
+#[cfg(any(target_arch = "wasm32", test))]
+mod canvas;
 mod capture;
 mod console;
 mod controls;
@@ -119,4 +121,6 @@ fn plugin(app: &mut App) {
         capture::plugin,
         page::plugin,
     ));
+    #[cfg(target_arch = "wasm32")]
+    app.add_plugins(canvas::plugin);
 }

@@ -133,10 +133,15 @@ fn a_player_logs_in_and_flies_in_headless_chromium_beside_a_native_bot() {
         "the browser player knows of no other ship: {report:#}"
     );
 
-    // The canvas follows the window.
+    // The canvas follows the window, and a device pixel ratio change after start.
     assert_eq!(
         report["resized"]["after_resize"],
         serde_json::json!([960, 600]),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["resized"]["after_dpr_2"],
+        serde_json::json!([1280, 800]),
         "{report:#}"
     );
 
@@ -146,10 +151,6 @@ fn a_player_logs_in_and_flies_in_headless_chromium_beside_a_native_bot() {
     let earth = picture.share(earth_blue);
     assert!(earth > 0.05, "Earth covers {earth:.3} of the screenshot");
 
-    eprintln!(
-        "browser: after a device pixel ratio change: {}",
-        report["resized"]
-    );
     eprintln!(
         "browser: first frame {:.1} s, connected {:.1} s after navigation; frame mean {:.1} ms, p95 {:.1} ms over {} frames; Earth {:.0} %",
         login_ms / 1e3,
