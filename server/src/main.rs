@@ -17,7 +17,7 @@ use galaxy_server::logging::{LogFormat, log_plugin};
 use galaxy_server::net::{self, transport::GuardedTransport, transport::TransportSetup};
 use galaxy_server::persistence::{self, cli::SnapshotsCommand};
 use galaxy_server::secrets::Secrets;
-use galaxy_server::simulate::{SimulateOptions, simulate};
+use galaxy_server::simulate::{ShipState, SimulateOptions, read_ship_states, simulate};
 use galaxy_server::{Drive, server_app, services, warp};
 use galaxy_shared::protocol::{PROTOCOL_ID, Role};
 
@@ -51,6 +51,11 @@ enum Command {
         /// Ship integrator substep (s); bodies keep `physics.body_step_s`.
         #[arg(long)]
         dt: Option<f64>,
+        /// Also simulate coasting ships from a JSON file:
+        /// `[{"position_m":[x,y,z],"velocity_m_s":[x,y,z]}, ...]`, barycentric ICRF at
+        /// the start epoch; the report's `ship_states` gives them back in order.
+        #[arg(long)]
+        ships_file: Option<std::path::PathBuf>,
         /// Print the report as JSON (the only format).
         #[arg(long)]
         json: bool,
@@ -116,8 +121,9 @@ fn main() -> ExitCode {
             start_epoch,
             ships,
             dt,
+            ships_file,
             json: _,
-        } => run_simulation(config, days, start_epoch, ships, dt),
+        } => run_simulation(config, days, start_epoch, ships, dt, ships_file),
         Command::Admin {
             command: AdminCli::CreateUser { name, admin },
         } => run_create_user(&config, &name, admin),
@@ -284,12 +290,20 @@ fn announce(config: Res<Config>, bodies: Res<galaxy_server::ephemeris::Bodies>) 
     );
 }
 
+/// The ships of `simulate --ships-file`, or why the file will not do.
+fn read_ships_file(path: &std::path::Path) -> Result<Vec<ShipState>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the ships file {}: {e}", path.display()))?;
+    read_ship_states(&text).map_err(|e| format!("ships file {}: {e}", path.display()))
+}
+
 fn run_simulation(
     mut config: Config,
     days: f64,
     start_epoch: Option<f64>,
     ships: usize,
     dt: Option<f64>,
+    ships_file: Option<std::path::PathBuf>,
 ) -> ExitCode {
     if !(days.is_finite() && days >= 0.0) {
         eprintln!("galaxy-server: --days must be a non-negative number, got {days}");
@@ -311,6 +325,13 @@ fn run_simulation(
         }
         config.physics.max_substep_s = dt;
     }
+    let ship_states = match ships_file.as_deref().map(read_ships_file).transpose() {
+        Ok(states) => states.unwrap_or_default(),
+        Err(error) => {
+            eprintln!("galaxy-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let (bodies, start) = match load_bodies(&config) {
         Ok(loaded) => loaded,
         Err(error) => {
@@ -318,7 +339,12 @@ fn run_simulation(
             return ExitCode::from(2);
         }
     };
-    let report = simulate(config, bodies, start, SimulateOptions { days, ships });
+    let options = SimulateOptions {
+        days,
+        ships,
+        ship_states,
+    };
+    let report = simulate(config, bodies, start, options);
     let mut out = std::io::stdout().lock();
     match serde_json::to_writer(&mut out, &report).map(|()| writeln!(out)) {
         Ok(Ok(())) => ExitCode::SUCCESS,

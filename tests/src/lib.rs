@@ -114,12 +114,15 @@ pub struct SimulateReport {
     pub ships: usize,
     /// Ships still flying.
     pub ships_flying: usize,
+    /// Final states of the `--ships-file` ships, in order.
+    pub ship_states: Vec<BodyState>,
 }
 
-/// One body's barycentric ICRF state.
+/// One body's (or ship's) barycentric ICRF state.
 #[derive(Clone, Debug, Deserialize)]
 pub struct BodyState {
-    /// Name.
+    /// Name (empty for a ship).
+    #[serde(default)]
     pub name: String,
     /// Position (m).
     pub position_m: [f64; 3],

@@ -161,3 +161,69 @@ fn bad_simulate_arguments_are_refused() {
     let output = run_server(&["simulate", "--days", "1", "--dt", "0", "--json"], &[]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// Earth's GM in the bundled ephemeris (the DE421 header constants).
+const EARTH_GM: f64 = 398_600_436_233_339.8;
+
+#[test]
+fn ships_from_a_file_fly_their_kepler_orbits_and_come_back_in_order() {
+    use glam::DVec3;
+    let start = simulate(&["--days", "0"], &[]);
+    let earth = start.body("Earth");
+    let (center, center_velocity) = (
+        DVec3::from_array(earth.position_m),
+        DVec3::from_array(earth.velocity_m_s),
+    );
+    // Two circular equatorial (ICRF XY) orbits about Earth, 7000 and 8000 km.
+    let radii = [7.0e6, 8.0e6];
+    let ships: Vec<serde_json::Value> = radii
+        .iter()
+        .map(|&r| {
+            serde_json::json!({
+                "position_m": (center + DVec3::X * r).to_array(),
+                "velocity_m_s": (center_velocity + DVec3::Y * (EARTH_GM / r).sqrt()).to_array(),
+            })
+        })
+        .collect();
+    let dir = galaxy_tests::server::TempDir::new("galaxy-ships-file");
+    let file = dir.path().join("ships.json");
+    std::fs::write(&file, serde_json::to_string(&ships).expect("json")).expect("temp file");
+    // One period of the inner orbit; the outer one has gone round by its share.
+    let period = std::f64::consts::TAU * (radii[0].powi(3) / EARTH_GM).sqrt();
+    let days = (period / 86_400.0).to_string();
+    let path = file.display().to_string();
+    let report = simulate(&["--days", &days, "--dt", "1", "--ships-file", &path], &[]);
+    assert_eq!(report.ships, 2);
+    assert_eq!(report.ship_states.len(), 2);
+    let earth = DVec3::from_array(report.body("Earth").position_m);
+    for (state, r) in report.ship_states.iter().zip(radii) {
+        let angle = period * (EARTH_GM / r.powi(3)).sqrt();
+        let kepler = DVec3::new(angle.cos(), angle.sin(), 0.0) * r;
+        let error = (DVec3::from_array(state.position_m) - earth).distance(kepler);
+        // The Moon's and the Sun's tides move a low orbit by tens of metres here.
+        assert!(
+            error < 1_000.0,
+            "the {} km ship ends {error:.0} m from its Kepler orbit",
+            r / 1e3
+        );
+    }
+}
+
+#[test]
+fn a_bad_ships_file_is_refused_with_its_name() {
+    let dir = galaxy_tests::server::TempDir::new("galaxy-ships-file");
+    let file = dir.path().join("bad.json");
+    std::fs::write(&file, r#"[{"position_m":[1,2],"velocity_m_s":[0,0,0]}]"#).expect("temp file");
+    for path in [file.clone(), dir.path().join("missing.json")] {
+        let path = path.display().to_string();
+        let output = run_server(
+            &["simulate", "--days", "1", "--ships-file", &path, "--json"],
+            &[],
+        );
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(&path),
+            "{output:?}"
+        );
+    }
+}
