@@ -111,18 +111,21 @@ impl Default for WarpChoice {
 impl WarpChoice {
     /// Takes the policy's `target` at real time `now`: a lower rate at once, a
     /// higher one once it has been wanted for `raise_after` seconds without a break.
-    /// An admin's forced rate applies at once either way.
-    pub fn update(&mut self, target: (f64, WarpReason), now: f64, raise_after: f64) {
+    /// An admin's forced rate applies at once either way. Whether the rate or the
+    /// reason changed.
+    pub fn update(&mut self, target: (f64, WarpReason), now: f64, raise_after: f64) -> bool {
         let (rate, reason) = target;
         if rate > self.rate && reason != WarpReason::Forced {
             let since = *self.rising_since.get_or_insert(now);
             if now - since < raise_after {
-                return;
+                return false;
             }
         }
         self.rising_since = None;
+        let changed = rate != self.rate || reason != self.reason;
         self.rate = rate;
         self.reason = reason;
+        changed
     }
 }
 
@@ -230,15 +233,13 @@ fn choose_rate(
         hold: holds.find(&roster, warp.low_altitude_m),
         safe_rate: warp.safe_rate,
     };
-    let before = (choice.rate, choice.reason.clone());
-    let (rate, reason) = target(&situation);
-    if clock.warp.is_none() {
-        // The first tick (after a start or a restore) takes the rate as it is.
-        (choice.rate, choice.reason) = (rate, reason);
+    // The first tick (after a start or a restore) takes the rate as it is.
+    let raise_after = if clock.warp.is_none() {
+        0.0
     } else {
-        choice.update((rate, reason), now, warp.raise_after_s);
-    }
-    if before != (choice.rate, choice.reason.clone()) {
+        warp.raise_after_s
+    };
+    if choice.update(target(&situation), now, raise_after) {
         info!(rate = choice.rate, reason = %choice.reason, "warp changed");
     }
     clock.warp = Some(choice.rate);

@@ -13,8 +13,8 @@ use galaxy_shared::components::{Controls, Ship};
 use galaxy_shared::protocol::{
     BodyInfo, CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, CodecError, ErrorCode, Event,
     MAX_CLIENT_MESSAGE, MAX_SERVER_MESSAGE, MIN_WARP_REQUEST, PROTOCOL_VERSION,
-    RELIABLE_CHANNEL_MEMORY, Role, ServerMessage, Service, ShipInfo, TokenUserData, Warp, Welcome,
-    WireControls, decode, encode,
+    RELIABLE_CHANNEL_MEMORY, Role, ServerMessage, Service, ShipInfo, TokenUserData, Warp,
+    WarpReason, Welcome, WireControls, decode, encode,
 };
 use glam::DVec3;
 use metrics::{counter, gauge};
@@ -64,8 +64,9 @@ pub struct Session {
     pub sent: std::collections::VecDeque<(u64, galaxy_shared::delta::OwnMotion)>,
     /// The newest throttle and controls received, to tell a change from a repeat.
     controls: Option<(f32, WireControls)>,
-    /// The clock as this client was last told it.
-    told_clock: Option<Event>,
+    /// The own warp request in the last clock event this client was sent; `None`
+    /// before the first.
+    told_request: Option<f64>,
 }
 
 /// Longest wait between telling a client why it is cut off and disconnecting it,
@@ -248,7 +249,7 @@ pub(super) fn handle_connections(
                         acked: 0,
                         sent: std::collections::VecDeque::new(),
                         controls: None,
-                        told_clock: None,
+                        told_request: None,
                     },
                 );
             }
@@ -500,32 +501,43 @@ pub(super) fn announce_clock_changes(
     clock: Res<SimClock>,
     choice: Res<WarpChoice>,
     roster: Res<Roster>,
+    mut announced: Local<Option<(bool, f64, f64, WarpReason)>>,
     mut sessions: ResMut<Sessions>,
     mut server: ResMut<RenetServer>,
 ) {
+    let now = (clock.paused, clock.rate(), clock.time_scale);
+    let changed = announced
+        .as_ref()
+        .is_none_or(|(paused, rate, cap, reason)| {
+            (*paused, *rate, *cap) != now || *reason != choice.reason
+        });
+    if changed {
+        *announced = Some((now.0, now.1, now.2, choice.reason.clone()));
+    }
     for (&client, session) in &mut sessions.0 {
         let request = roster
             .0
             .get(&session.player)
             .map_or(MIN_WARP_REQUEST, |p| p.warp_request);
+        if !changed && session.told_request == Some(request) {
+            continue;
+        }
+        session.told_request = Some(request);
         let event = Event::Clock {
-            paused: clock.paused,
+            paused: now.0,
             warp: Warp {
-                effective: clock.rate(),
-                cap: clock.time_scale,
+                effective: now.1,
+                cap: now.2,
                 request,
                 reason: choice.reason.clone(),
             },
         };
-        if session.told_clock.as_ref() != Some(&event) {
-            send(
-                &mut server,
-                client,
-                CHANNEL_RELIABLE,
-                &ServerMessage::Event(event.clone()),
-            );
-            session.told_clock = Some(event);
-        }
+        send(
+            &mut server,
+            client,
+            CHANNEL_RELIABLE,
+            &ServerMessage::Event(event),
+        );
     }
 }
 

@@ -220,6 +220,15 @@ struct Outcome {
     last: Option<(OwnMotion, f64)>,
 }
 
+/// Bot `index`'s transport: every `websocket_every`-th on WebSocket (0: none).
+fn transport_of(index: usize, websocket_every: usize) -> Transport {
+    if websocket_every > 0 && index.is_multiple_of(websocket_every) {
+        Transport::WebSocket
+    } else {
+        Transport::Udp
+    }
+}
+
 fn drive(
     group: Vec<(usize, Login)>,
     websocket_every: usize,
@@ -228,12 +237,7 @@ fn drive(
 ) -> Result<Vec<Outcome>, String> {
     let mut bots = Vec::new();
     for (i, login) in &group {
-        let transport = if websocket_every > 0 && i % websocket_every == 0 {
-            Transport::WebSocket
-        } else {
-            Transport::Udp
-        };
-        bots.push(Bot::connect(login, transport)?);
+        bots.push(Bot::connect(login, transport_of(*i, websocket_every))?);
     }
     let mut states_at_start = vec![(0u64, 0u64); bots.len()];
     let mut started = false;
@@ -315,14 +319,7 @@ fn restart_and_check(
     let mut bots: Vec<Bot> = logins
         .iter()
         .zip(&names)
-        .map(|(login, (index, _))| {
-            let transport = if args.websocket_every > 0 && index % args.websocket_every == 0 {
-                Transport::WebSocket
-            } else {
-                Transport::Udp
-            };
-            Bot::connect(login, transport)
-        })
+        .map(|(login, (index, _))| Bot::connect(login, transport_of(*index, args.websocket_every)))
         .collect::<Result<_, _>>()?;
     let deadline = Instant::now() + RESTART_TIMEOUT;
     while Instant::now() < deadline && bots.iter().any(|b| b.own.is_none()) {
