@@ -50,26 +50,43 @@ BODIES = [
     ("Pluto", "Sun", "pluto", "GM9"),
 ]
 
-# IAU WGCCRE 2015 (Archinal et al. 2018): mean radius (km), prime-meridian
-# rate W' (deg/day; its sign is the rotation sense about the listed pole),
-# pole RA/Dec (deg) at J2000 with periodic terms evaluated at J2000 (Moon:
-# mean pole, periodic terms omitted); Sun radius: IAU 2015 nominal. The pole
-# is the one on the north side of the invariable plane, so the period is
-# negative for retrograde rotators (Venus, Uranus, Pluto; Pluto's IAU 2015
-# "positive pole" 132.993/-6.163 with +W' is flipped to match). Last: sRGB
-# render colour in 0..1 (artistic choice, not measured spectra).
+# IAU WGCCRE 2015 (Archinal et al. 2018): mean radius (km); rotation model as
+# pole RA/Dec at J2000 (deg) with their rates (deg per Julian century) and the
+# prime meridian W0 (deg) with its rate W' (deg/day; its sign is the rotation
+# sense about the listed pole). Periodic terms are evaluated at J2000 and kept as
+# constants, except for the Moon (mean pole and mean meridian, librations
+# omitted). Neptune's W0/W' are the 2009 report's (Archinal et al. 2011). The
+# pole is the one on the north side of the invariable plane, so W' is negative
+# for retrograde rotators (Venus, Uranus, Pluto); Pluto's IAU 2015 "positive
+# pole" 132.993/-6.163 with W = 302.695 + 56.3625225 d is flipped to match,
+# which turns W into 180 - W. Sun radius: IAU 2015 nominal. Then J2 with its
+# reference (equatorial) radius in km from the NASA GSFC planetary fact sheets
+# (nssdc.gsfc.nasa.gov/planetary/factsheet; None where none is given); for
+# Mars..Neptune it acts about the system barycenter. Last: sRGB render colour in
+# 0..1 (artistic choice, not measured spectra).
 PHYSICAL = {
-    "Sun": (695700.0, 14.1844, 286.13, 63.87, [1.0, 0.95, 0.82]),
-    "Mercury": (2439.4, 6.1385108, 281.0103, 61.4155, [0.55, 0.53, 0.50]),
-    "Venus": (6051.8, -1.4813688, 272.76, 67.16, [0.93, 0.85, 0.66]),
-    "Earth": (6371.0084, 360.9856235, 0.0, 90.0, [0.20, 0.42, 0.80]),
-    "Moon": (1737.4, 13.17635815, 269.9949, 66.5392, [0.66, 0.66, 0.64]),
-    "Mars": (3389.5, 350.891982443297, 317.681, 52.887, [0.76, 0.40, 0.24]),
-    "Jupiter": (69911.0, 870.536, 268.057, 64.495, [0.85, 0.75, 0.60]),
-    "Saturn": (58232.0, 810.7939024, 40.589, 83.537, [0.90, 0.82, 0.60]),
-    "Uranus": (25362.0, -501.1600928, 257.311, -15.175, [0.65, 0.85, 0.90]),
-    "Neptune": (24622.0, 536.3128492, 299.334, 42.950, [0.30, 0.45, 0.90]),
-    "Pluto": (1188.3, -56.3625225, 312.993, 6.163, [0.80, 0.72, 0.62]),
+    "Sun": (695700.0, (286.13, 0.0, 63.87, 0.0, 84.176, 14.1844),
+            None, [1.0, 0.95, 0.82]),
+    "Mercury": (2439.4, (281.0103, -0.0328, 61.4155, -0.0049, 329.5988, 6.1385108),
+                (50.3e-6, 2440.5), [0.55, 0.53, 0.50]),
+    "Venus": (6051.8, (272.76, 0.0, 67.16, 0.0, 160.20, -1.4813688),
+              (4.458e-6, 6051.8), [0.93, 0.85, 0.66]),
+    "Earth": (6371.0084, (0.0, -0.641, 90.0, -0.557, 190.147, 360.9856235),
+              (1082.63e-6, 6378.137), [0.20, 0.42, 0.80]),
+    "Moon": (1737.4, (269.9949, 0.0031, 66.5392, 0.0130, 38.3213, 13.17635815),
+             (202.7e-6, 1738.1), [0.66, 0.66, 0.64]),
+    "Mars": (3389.5, (317.681, -0.1061, 52.887, -0.0609, 176.630, 350.891982443297),
+             (1960.45e-6, 3396.2), [0.76, 0.40, 0.24]),
+    "Jupiter": (69911.0, (268.057, -0.006499, 64.495, 0.002413, 284.95, 870.536),
+                (14736e-6, 71492.0), [0.85, 0.75, 0.60]),
+    "Saturn": (58232.0, (40.589, -0.036, 83.537, -0.004, 38.90, 810.7939024),
+               (16298e-6, 60268.0), [0.90, 0.82, 0.60]),
+    "Uranus": (25362.0, (257.311, 0.0, -15.175, 0.0, 203.81, -501.1600928),
+               (3343.43e-6, 25559.0), [0.65, 0.85, 0.90]),
+    "Neptune": (24622.0, (299.334, 0.0, 42.950, 0.0, 253.198, 536.3128492),
+                (3411e-6, 24764.0), [0.30, 0.45, 0.90]),
+    "Pluto": (1188.3, (312.993, 0.0, 6.163, 0.0, 237.305, -56.3625225),
+              None, [0.80, 0.72, 0.62]),
 }
 
 
@@ -127,16 +144,25 @@ def main():
            "jplephem.ephem); GM from the DE421 header constants shipped in "
            "the de421 package (GMS=k^2, GM1-GM9, "
            "GMB, EMRAT, au); Mars-Pluto are system barycenters with system "
-           "GM (planet+moons); Earth/Moon split from EMB by EMRAT; radius/"
-           "pole/rotation from IAU WGCCRE 2015")
+           "GM (planet+moons); Earth/Moon split from EMB by EMRAT; radius and "
+           "rotation models from IAU WGCCRE 2015 (Neptune's meridian 2009); "
+           "J2 from the NASA GSFC planetary fact sheets")
     bodies = []
     for name, parent, _, _ in BODIES:
-        radius_km, w_rate, ra, dec, colour = PHYSICAL[name]
+        radius_km, rotation, oblateness, colour = PHYSICAL[name]
+        ra, ra_rate, dec, dec_rate, w0, w_rate = rotation
         bodies.append({
             "name": name, "parent": parent, "gm_m3_s2": gm[name],
             "radius_m": radius_km * 1e3,
-            "rotation_period_s": round(360.0 / w_rate * DAY, 3),
-            "pole_ra_deg": ra, "pole_dec_deg": dec, "color": colour,
+            "rotation": {
+                "pole_ra_deg": ra, "pole_ra_deg_per_century": ra_rate,
+                "pole_dec_deg": dec, "pole_dec_deg_per_century": dec_rate,
+                "meridian_deg": w0, "meridian_deg_per_day": w_rate,
+            },
+            "oblateness": oblateness and {
+                "j2": oblateness[0], "reference_radius_m": oblateness[1] * 1e3,
+            },
+            "color": colour,
             "position_m": state[name][0], "velocity_m_s": state[name][1],
         })
     write("config/ephemeris-j2000.json", {

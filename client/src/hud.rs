@@ -13,7 +13,7 @@ use bevy::prelude::*;
 use galaxy_shared::components::HoldMode;
 use galaxy_shared::physics::orbit::OrbitalElements;
 use galaxy_shared::physics::rocket::delta_v;
-use galaxy_shared::protocol::{Warp, WireFlight, unpack_fuel};
+use galaxy_shared::protocol::{Warp, WireFlight, WireSurface, unpack_fuel};
 use galaxy_shared::units::CalendarTime;
 
 use crate::controls::Pilot;
@@ -97,6 +97,15 @@ pub(crate) struct FlightReadout {
     pub flight: Option<WireFlight>,
     /// The shared clock's rate, the own request and why.
     pub warp: Option<Warp>,
+    /// Latitude, longitude and ground speed over the dominant body.
+    pub surface: Option<WireSurface>,
+}
+
+/// Latitude and longitude as a pilot reads them: `51.50°N 0.12°W`.
+pub(crate) fn format_coordinates(latitude: f32, longitude: f32) -> String {
+    let ns = if latitude < 0.0 { 'S' } else { 'N' };
+    let ew = if longitude < 0.0 { 'W' } else { 'E' };
+    format!("{:.2}°{ns} {:.2}°{ew}", latitude.abs(), longitude.abs())
 }
 
 /// A distance in the unit that reads best: m, km, Mm or AU.
@@ -177,6 +186,14 @@ pub(crate) fn flight_text(r: &FlightReadout) -> String {
     let _ = writeln!(text, "Dominant body  {}", r.dominant);
     let _ = writeln!(text, "Altitude       {}", format_distance(r.altitude));
     let _ = writeln!(text, "Orbital speed  {}", format_speed(r.speed));
+    if let Some(surface) = &r.surface {
+        let _ = writeln!(
+            text,
+            "Over ground    {}  ground speed {}",
+            format_coordinates(surface.latitude_deg, surface.longitude_deg),
+            format_speed(f64::from(surface.speed_m_s))
+        );
+    }
     let _ = writeln!(
         text,
         "Apoapsis       {}\nPeriapsis      {}",
@@ -346,6 +363,7 @@ fn update_hud(
                 hold: pilot.hold,
                 flight: Some(own.ship.flight),
                 warp: latest.warp.clone(),
+                surface: Some(own.ship.surface),
             })
         }
         _ => "waiting for the first state...".into(),
@@ -412,9 +430,15 @@ mod tests {
                 request: 100.0,
                 reason: galaxy_shared::protocol::WarpReason::Request("bob".into()),
             }),
+            surface: Some(WireSurface {
+                latitude_deg: -33.87,
+                longitude_deg: 151.21,
+                speed_m_s: 7_204.0,
+            }),
         });
         for expected in [
             "Warp           x50 (lowest request, by bob); you ask x100, cap x1000",
+            "Over ground    33.87°S 151.21°E  ground speed 7.204 km/s",
             "2000-01-01 12:00:00 TDB",
             "PAUSED",
             "Earth",

@@ -463,6 +463,7 @@ mod tests {
             angular_velocity: None,
             throttle: 0,
             flight: WireFlight::Flying,
+            surface: Default::default(),
             controls: WireControls::Hold(HoldMode::Stability),
             last_input: 0,
         }

@@ -167,6 +167,13 @@ pub struct PhysicsConfig {
     pub max_substep_s: f64,
     /// Add the Sun's 1PN correction to the bodies.
     pub relativity: bool,
+    /// Ships feel the J2 of the body whose sphere of influence holds them.
+    pub oblateness: bool,
+    /// Let ships without thrust or rotation coast on Kepler arcs (see
+    /// `galaxy_shared::physics::coast`) instead of taking every substep.
+    pub coast: bool,
+    /// Coasting steps per local orbital period.
+    pub coast_steps_per_orbit: f64,
 }
 
 /// `[ship]`: the one ship type every player flies.
@@ -451,6 +458,16 @@ impl Config {
         )?;
         positive("physics.body_step_s", p.body_step_s)?;
         positive("physics.max_substep_s", p.max_substep_s)?;
+        if !(p.coast_steps_per_orbit.is_finite() && (4.0..=1e4).contains(&p.coast_steps_per_orbit))
+        {
+            return Err(invalid(
+                "physics.coast_steps_per_orbit",
+                format!(
+                    "must be between 4 and 10000, got {}",
+                    p.coast_steps_per_orbit
+                ),
+            ));
+        }
         for (key, value) in [
             ("ship.dry_mass_kg", s.dry_mass_kg),
             ("ship.thrust_n", s.thrust_n),

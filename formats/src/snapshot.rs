@@ -11,8 +11,9 @@ use galaxy_shared::physics::integrator::NBodyState;
 use glam::{DQuat, DVec3};
 use serde::{Deserialize, Serialize};
 
-/// The format this binary writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this binary writes and the newest it reads. Version 1 kept the
+/// offsets of landed ships and wrecks in the ICRF; since 2 they are body-fixed.
+pub const FORMAT_VERSION: u32 = 2;
 
 const MAGIC: [u8; 8] = *b"GXSNAP\0\0";
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
@@ -30,6 +31,10 @@ pub struct WorldSnapshot {
     pub spawn_rng: u64,
     /// Every ship.
     pub ships: Vec<ShipRecord>,
+    /// Read from a version 1 blob: the resting offsets are in the ICRF at the
+    /// snapshot's game time, not body-fixed, and the restore turns them.
+    #[serde(skip)]
+    pub inertial_offsets: bool,
 }
 
 /// The server's simulation clock as stored.
@@ -176,7 +181,10 @@ impl WorldSnapshot {
                 rest.len()
             )));
         }
-        Ok(snapshot)
+        Ok(Self {
+            inertial_offsets: header.version == 1,
+            ..snapshot
+        })
     }
 
     /// Checks what decoding cannot: every number finite and in range, one ship per
@@ -395,7 +403,24 @@ mod tests {
                 },
                 dominant_body: 1,
             }],
+            inertial_offsets: false,
         }
+    }
+
+    #[test]
+    fn a_version_1_blob_says_its_offsets_are_inertial() {
+        let mut bytes = sample().encode().expect("encodes").bytes;
+        assert!(
+            !WorldSnapshot::decode(&bytes)
+                .expect("decodes")
+                .inertial_offsets
+        );
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        assert!(
+            WorldSnapshot::decode(&bytes)
+                .expect("decodes")
+                .inertial_offsets
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@ use bevy::prelude::*;
 use galaxy_shared::components::{Body, Gm, Position, Radius, Velocity};
 use galaxy_shared::physics::gravity::sphere_of_influence;
 use galaxy_shared::physics::integrator::{BodyIntegrator, NBodyState};
+use galaxy_shared::physics::oblateness::Oblateness;
+use galaxy_shared::physics::rotation::RotationModel;
 use glam::DVec3;
 use serde::Deserialize;
 
@@ -41,6 +43,10 @@ pub struct BodyRecord {
     pub gm_m3_s2: f64,
     /// Mean radius (m).
     pub radius_m: f64,
+    /// How it turns (IAU WGCCRE elements).
+    pub rotation: RotationModel,
+    /// Its J2, where known.
+    pub oblateness: Option<Oblateness>,
     /// Render colour, sRGB 0..1.
     pub color: [f32; 3],
     /// Barycentric ICRF position (m).
@@ -89,6 +95,10 @@ pub struct BodyCatalog {
     pub parents: Vec<Option<usize>>,
     /// Render colours.
     pub colors: Vec<[f32; 3]>,
+    /// Rotation models.
+    pub rotations: Vec<RotationModel>,
+    /// J2 of each body, where known.
+    pub oblateness: Vec<Option<Oblateness>>,
 }
 
 impl BodyCatalog {
@@ -110,7 +120,14 @@ pub struct Bodies {
     pub soi: Vec<f64>,
     /// Which scheme advances them.
     pub integrator: BodyIntegrator,
+    /// Ships feel the bodies' J2 (`physics.oblateness`); off, every body is a point
+    /// mass to them.
+    pub oblate: bool,
 }
+
+/// Most bodies an ephemeris may hold: ids are bytes on the wire, and the coasting
+/// kicks keep one position per body on the stack.
+pub const MAX_BODIES: usize = 32;
 
 /// The J2000 ephemeris compiled into the binary, so the server starts in any
 /// directory (`config/ephemeris-j2000.json`, made by `tools/gen_ephemeris.py`).
@@ -173,6 +190,14 @@ impl Bodies {
             if !(record.radius_m.is_finite() && record.radius_m > 0.0) {
                 return Err(fail("radius must be positive"));
             }
+            if !record.rotation.is_finite() {
+                return Err(fail("rotation elements must be finite"));
+            }
+            if record.oblateness.is_some_and(|o| !o.is_valid()) {
+                return Err(fail(
+                    "J2 must be finite and not negative, its radius positive",
+                ));
+            }
             let parent = match &record.parent {
                 None => None,
                 Some(name) => Some(
@@ -185,9 +210,17 @@ impl Bodies {
             catalog.radii.push(record.radius_m);
             catalog.parents.push(parent);
             catalog.colors.push(record.color);
+            catalog.rotations.push(record.rotation);
+            catalog.oblateness.push(record.oblateness);
             positions.push(DVec3::from_array(record.position_m));
             velocities.push(DVec3::from_array(record.velocity_m_s));
             gms.push(record.gm_m3_s2);
+        }
+        if catalog.names.len() > MAX_BODIES {
+            return Err(EphemerisError::Body {
+                body: "(all)".into(),
+                reason: format!("at most {MAX_BODIES} bodies"),
+            });
         }
         let roots: Vec<usize> = (0..catalog.parents.len())
             .filter(|&i| catalog.parents[i].is_none())
@@ -207,6 +240,7 @@ impl Bodies {
             catalog,
             state,
             integrator,
+            oblate: true,
         };
         bodies.update_spheres_of_influence();
         Ok(bodies)
@@ -248,6 +282,7 @@ pub fn load_bodies(config: &Config) -> Result<(Bodies, f64), EphemerisError> {
         config.physics.relativity,
         config.physics.body_integrator,
     )?;
+    bodies.oblate = config.physics.oblateness;
     let start = galaxy_shared::units::days_to_game_time(config.tick.start_epoch_days);
     bodies.propagate(start, config.physics.body_step_s);
     Ok((bodies, start))

@@ -8,11 +8,11 @@
 use bevy::prelude::*;
 use galaxy_shared::components::{Body, Position, Velocity};
 use galaxy_shared::physics::integrator::hermite;
-use glam::DVec3;
+use glam::{DQuat, DVec3};
 
 use crate::SimSystems;
 use crate::ephemeris::Bodies;
-use crate::tick::TickPlan;
+use crate::tick::{SimClock, TickPlan};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<BodyTrack>()
@@ -37,6 +37,16 @@ pub struct BodyTrack {
     pub radii: Vec<f64>,
     /// Sphere-of-influence radius of each body at the start of the tick.
     pub soi: Vec<f64>,
+    /// Each body's parent; `None` for the root.
+    pub parents: Vec<Option<usize>>,
+    /// `J2 · R²` of each body (m²), zero where it has none or oblateness is off.
+    pub j2_r2: Vec<f64>,
+    /// Each body's north pole at the start of the tick (ICRF unit vector).
+    pub poles: Vec<DVec3>,
+    /// Each body's body-fixed to ICRF rotation at the start of the tick.
+    pub orientations: Vec<DQuat>,
+    /// Each body's spin rate about its pole (rad/s).
+    pub spin_rates: Vec<f64>,
 }
 
 impl BodyTrack {
@@ -58,6 +68,58 @@ impl BodyTrack {
     #[inline]
     pub fn velocities_at(&self, k: usize) -> &[DVec3] {
         &self.velocities[k * self.bodies..(k + 1) * self.bodies]
+    }
+
+    /// Orientation of `body` at `tau` seconds into the tick.
+    #[inline]
+    pub fn orientation_at(&self, body: usize, tau: f64) -> DQuat {
+        DQuat::from_axis_angle(self.poles[body], self.spin_rates[body] * tau)
+            * self.orientations[body]
+    }
+
+    /// ICRF angular velocity of `body` (rad/s).
+    #[inline]
+    pub fn angular_velocity(&self, body: usize) -> DVec3 {
+        self.poles[body] * self.spin_rates[body]
+    }
+
+    /// The substep holding `tau` seconds into the tick and the fraction through it.
+    #[inline]
+    fn locate(&self, tau: f64) -> (usize, f64) {
+        let last = self.substeps().saturating_sub(1);
+        let k = ((tau / self.substep).floor().max(0.0) as usize).min(last);
+        (k, tau / self.substep - k as f64)
+    }
+
+    /// Positions of all bodies `tau` seconds into the tick, written into `out`
+    /// (at least `bodies` long): the coasting kicks' view of the bodies.
+    #[inline]
+    pub fn positions_at_time(&self, tau: f64, out: &mut [DVec3]) {
+        let (k, s) = self.locate(tau);
+        let (p0, v0) = (self.positions_at(k), self.velocities_at(k));
+        let (p1, v1) = (self.positions_at(k + 1), self.velocities_at(k + 1));
+        let s2 = s * s;
+        let s3 = s2 * s;
+        let h00 = 2.0 * s3 - 3.0 * s2 + 1.0;
+        let h10 = (s3 - 2.0 * s2 + s) * self.substep;
+        let h01 = -2.0 * s3 + 3.0 * s2;
+        let h11 = (s3 - s2) * self.substep;
+        for (b, slot) in out.iter_mut().enumerate().take(self.bodies) {
+            *slot = p0[b] * h00 + v0[b] * h10 + p1[b] * h01 + v1[b] * h11;
+        }
+    }
+
+    /// Position and velocity of one body `tau` seconds into the tick.
+    pub fn state_at_time(&self, body: usize, tau: f64) -> (DVec3, DVec3) {
+        let (k, s) = self.locate(tau);
+        hermite(
+            self.positions_at(k)[body],
+            self.velocities_at(k)[body],
+            self.positions_at(k + 1)[body],
+            self.velocities_at(k + 1)[body],
+            self.substep,
+            s,
+        )
     }
 
     /// Positions and velocities of all bodies at fraction `s` of substep `k`, for
@@ -84,6 +146,7 @@ impl BodyTrack {
 /// Advances the bodies over the tick and records the track ships will need.
 pub fn advance_bodies(
     plan: Res<TickPlan>,
+    clock: Res<SimClock>,
     mut bodies: ResMut<Bodies>,
     mut track: ResMut<BodyTrack>,
     ships: Query<(), With<galaxy_shared::components::Ship>>,
@@ -95,6 +158,28 @@ pub fn advance_bodies(
     track.gms.clone_from(&bodies.state.gms);
     track.radii.clone_from(&bodies.catalog.radii);
     track.soi.clone_from(&bodies.soi);
+    track.parents.clone_from(&bodies.catalog.parents);
+    track.j2_r2.clear();
+    track.j2_r2.extend(
+        bodies
+            .catalog
+            .oblateness
+            .iter()
+            .map(|o| o.filter(|_| bodies.oblate).map_or(0.0, |o| o.j2_r2())),
+    );
+    let rotations = &bodies.catalog.rotations;
+    track.poles.clear();
+    track
+        .poles
+        .extend(rotations.iter().map(|m| m.pole(clock.game_time)));
+    track.orientations.clear();
+    track
+        .orientations
+        .extend(rotations.iter().map(|m| m.orientation(clock.game_time)));
+    track.spin_rates.clear();
+    track
+        .spin_rates
+        .extend(rotations.iter().map(|m| m.spin_rate()));
     track.positions.clear();
     track.velocities.clear();
     let record = !ships.is_empty();

@@ -56,6 +56,10 @@ enum Command {
         /// the start epoch; the report's `ship_states` gives them back in order.
         #[arg(long)]
         ships_file: Option<std::path::PathBuf>,
+        /// Newtonian point masses only, so other codes can check the result: no J2
+        /// on ships, no 1PN term on the bodies.
+        #[arg(long)]
+        point_masses: bool,
         /// Print the report as JSON (the only format).
         #[arg(long)]
         json: bool,
@@ -122,8 +126,16 @@ fn main() -> ExitCode {
             ships,
             dt,
             ships_file,
+            point_masses,
             json: _,
-        } => run_simulation(config, days, start_epoch, ships, dt, ships_file),
+        } => {
+            let mut config = config;
+            if point_masses {
+                config.physics.relativity = false;
+                config.physics.oblateness = false;
+            }
+            run_simulation(config, days, start_epoch, ships, dt, ships_file)
+        }
         Command::Admin {
             command: AdminCli::CreateUser { name, admin },
         } => run_create_user(&config, &name, admin),

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::components::HoldMode;
 
 /// Version of this protocol; bump on any change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Netcode protocol id: "GALAXY" and the version.
 pub const PROTOCOL_ID: u64 = 0x4741_4c41_5859_0000 | PROTOCOL_VERSION as u64;
@@ -248,6 +248,8 @@ pub struct BodyInfo {
     pub radius: f64,
     /// Render colour, sRGB.
     pub color: [f32; 3],
+    /// How it turns, so the client can turn it too.
+    pub rotation: crate::physics::rotation::RotationModel,
 }
 
 /// Ship constants the client needs for its HUD (delta-v left).
@@ -312,10 +314,23 @@ pub struct OwnShip {
     pub throttle: u8,
     /// Flight state.
     pub flight: WireFlight,
+    /// Where the ship is over the dominant body's turning surface.
+    pub surface: WireSurface,
     /// Current controls.
     pub controls: WireControls,
     /// Last input sequence applied.
     pub last_input: u32,
+}
+
+/// The own ship over the dominant body: what a pilot flying low reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WireSurface {
+    /// Planetocentric latitude (deg).
+    pub latitude_deg: f32,
+    /// East longitude (deg, −180..180).
+    pub longitude_deg: f32,
+    /// Speed relative to the turning ground (m/s).
+    pub speed_m_s: f32,
 }
 
 /// Another ship, sent by interest and bandwidth budget.

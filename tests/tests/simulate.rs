@@ -192,7 +192,10 @@ fn ships_from_a_file_fly_their_kepler_orbits_and_come_back_in_order() {
     let period = std::f64::consts::TAU * (radii[0].powi(3) / EARTH_GM).sqrt();
     let days = (period / 86_400.0).to_string();
     let path = file.display().to_string();
-    let report = simulate(&["--days", &days, "--dt", "1", "--ships-file", &path], &[]);
+    let report = simulate(
+        &["--days", &days, "--point-masses", "--ships-file", &path],
+        &[],
+    );
     assert_eq!(report.ships, 2);
     assert_eq!(report.ship_states.len(), 2);
     let earth = DVec3::from_array(report.body("Earth").position_m);

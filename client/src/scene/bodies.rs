@@ -270,6 +270,7 @@ mod tests {
             gm,
             radius: 1.0,
             color: [1.0; 3],
+            rotation: Default::default(),
         }
     }
 

@@ -281,6 +281,7 @@ fn body_infos(bodies: &Bodies) -> Vec<BodyInfo> {
             gm: bodies.state.gms[i],
             radius: bodies.catalog.radii[i],
             color: bodies.catalog.colors[i],
+            rotation: bodies.catalog.rotations[i],
         })
         .collect()
 }

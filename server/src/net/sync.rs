@@ -17,9 +17,10 @@ use galaxy_shared::components::{
 };
 use galaxy_shared::delta::{self, OwnMotion};
 use galaxy_shared::physics::gravity::dominant_body;
+use galaxy_shared::physics::rotation::surface_fix;
 use galaxy_shared::protocol::{
     BodyState, CHANNEL_UNRELIABLE, MAX_SERVER_MESSAGE, OtherShip, OwnShip, ServerMessage, State,
-    WireControls, WireFlight, encode, pack_fuel, pack_quat, pack_rates,
+    WireControls, WireFlight, WireSurface, encode, pack_fuel, pack_quat, pack_rates,
 };
 use glam::DVec3;
 
@@ -131,6 +132,13 @@ pub(super) fn send_states(
                 angular_velocity: pack_rates(rate.0),
                 throttle: (throttle.0 * 255.0).round() as u8,
                 flight: wire_flight(flight),
+                surface: wire_surface(
+                    &bodies,
+                    d,
+                    clock.game_time,
+                    current.position,
+                    current.velocity,
+                ),
                 controls: match *controls {
                     Controls::Rates(r) => WireControls::Rates(r.as_vec3().to_array()),
                     Controls::Hold(mode) => WireControls::Hold(mode),
@@ -217,6 +225,23 @@ pub(super) fn send_states(
 
 fn relative(v: DVec3) -> [f32; 3] {
     v.as_vec3().to_array()
+}
+
+/// Latitude, longitude and ground speed over body `d` of a ship at `r`, `v` from it.
+fn wire_surface(bodies: &Bodies, d: usize, game_time: f64, r: DVec3, v: DVec3) -> WireSurface {
+    let model = &bodies.catalog.rotations[d];
+    let fix = surface_fix(
+        r,
+        v,
+        bodies.catalog.radii[d],
+        model.orientation(game_time),
+        model.angular_velocity(game_time),
+    );
+    WireSurface {
+        latitude_deg: fix.latitude_deg as f32,
+        longitude_deg: fix.longitude_deg as f32,
+        speed_m_s: fix.surface_speed_m_s as f32,
+    }
 }
 
 fn wire_flight(flight: &FlightState) -> WireFlight {

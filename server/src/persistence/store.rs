@@ -155,8 +155,12 @@ pub async fn load(db: &Db, id: i64) -> Result<(SnapshotInfo, WorldSnapshot), Loa
     if header_checksum(&data).map(as_i64) != Ok(checksum) {
         return Err(corrupt("the row's checksum differs from the blob's".into()));
     }
-    if info.format_version != i64::from(FORMAT_VERSION) || info.tick != as_i64(snapshot.clock.tick)
-    {
+    let blob_version = if snapshot.inertial_offsets {
+        1
+    } else {
+        FORMAT_VERSION
+    };
+    if info.format_version != i64::from(blob_version) || info.tick != as_i64(snapshot.clock.tick) {
         return Err(corrupt(format!(
             "the row (version {}, tick {}) does not match its blob",
             info.format_version, info.tick

@@ -72,6 +72,7 @@ pub(super) fn capture<'a>(
         bodies: bodies.state.clone(),
         spawn_rng: spawn_rng.map_or(0, |rng| rng.0.get_seed()),
         ships: records,
+        inertial_offsets: false,
     }
 }
 
@@ -149,9 +150,20 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
         clock,
         bodies: state,
         spawn_rng,
-        ships,
+        mut ships,
+        inertial_offsets,
         ..
     } = snapshot;
+    if inertial_offsets {
+        let rotations = &world.resource::<Bodies>().catalog.rotations;
+        for ship in &mut ships {
+            if let FlightState::Landed { body, offset } | FlightState::Destroyed { body, offset } =
+                &mut ship.flight
+            {
+                *offset = rotations[*body].orientation(clock.game_time).inverse() * *offset;
+            }
+        }
+    }
     {
         let mut bodies = world.resource_mut::<Bodies>();
         // Relativity follows the config; everything else the snapshot.

@@ -1,5 +1,6 @@
 //! Player ships: spawning, pilot commands, flight and service requests.
 
+pub mod coast;
 mod commands;
 pub mod flight;
 pub mod spawn;

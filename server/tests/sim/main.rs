@@ -5,4 +5,5 @@
 mod bodies;
 mod harness;
 mod ships;
+mod surface;
 mod tick;

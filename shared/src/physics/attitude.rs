@@ -70,6 +70,9 @@ const UNLOAD_GAIN: f64 = 0.05;
 const UNLOAD_RCS_SHARE: f64 = 0.25;
 /// RCS commands below this fraction of their limit are not fired (deadband).
 const RCS_DEADBAND: f64 = 1e-3;
+/// Body rates below this (rad/s) count as stopped when the goal is to stop: a
+/// drift of half a degree a day, and a ship that stops turning can coast.
+const REST_RATE: f64 = 1e-7;
 
 /// Principal moments of inertia of a solid cylinder along +Z (kg·m²).
 pub fn cylinder_inertia(mass: f64, radius: f64, length: f64) -> DVec3 {
@@ -124,10 +127,27 @@ pub fn step_rotation(
     );
     let net = actuation.wheels + actuation.rcs - gyroscopic;
     state.angular_velocity += net / inertia * dt;
+    if goal == RotationGoal::Rate(DVec3::ZERO) && state.angular_velocity.length() < REST_RATE {
+        state.angular_velocity = DVec3::ZERO;
+    }
     state.wheel_momentum -= actuation.wheels * dt;
     let turn = DQuat::from_scaled_axis(state.angular_velocity * dt);
     state.attitude = (state.attitude * turn).normalize();
     actuation
+}
+
+/// Whether [`step_rotation`] towards `goal` would change nothing: the ship is still,
+/// nothing turns it and no wheel needs unloading (with `fuel` left to do it).
+pub fn at_rest(state: &RotationState, goal: RotationGoal, spec: &AttitudeSpec, fuel: f64) -> bool {
+    state.angular_velocity == DVec3::ZERO
+        && match goal {
+            RotationGoal::Torque(fraction) => fraction == DVec3::ZERO,
+            RotationGoal::Rate(rate) => {
+                rate == DVec3::ZERO
+                    && (fuel <= 0.0 || unloading_torque(state.wheel_momentum, spec) == DVec3::ZERO)
+            }
+            RotationGoal::Point(_) => false,
+        }
 }
 
 /// Torque that moves `current` towards `target` rate within the response time.
@@ -227,6 +247,37 @@ mod tests {
             angular_velocity: DVec3::ZERO,
             wheel_momentum: DVec3::ZERO,
         }
+    }
+
+    #[test]
+    fn a_ship_told_to_stop_comes_to_rest_exactly_and_then_needs_no_steps() {
+        let mut state = RotationState {
+            angular_velocity: DVec3::new(0.05, -0.02, 0.01),
+            ..at_rest()
+        };
+        let inertia = DVec3::new(1.0e5, 1.0e5, 2.0e4);
+        let stop = RotationGoal::Rate(DVec3::ZERO);
+        assert!(!super::at_rest(&state, stop, &spec(), 100.0));
+        for _ in 0..60 {
+            step_rotation(&mut state, stop, inertia, &spec(), 100.0, 1.0);
+        }
+        assert_eq!(state.angular_velocity, DVec3::ZERO);
+        assert!(super::at_rest(&state, stop, &spec(), 100.0));
+        let before = state;
+        step_rotation(&mut state, stop, inertia, &spec(), 100.0, 1.0);
+        assert_eq!(state, before, "a step at rest changes nothing");
+        assert!(!super::at_rest(
+            &state,
+            RotationGoal::Point(DVec3::X),
+            &spec(),
+            100.0
+        ));
+        assert!(!super::at_rest(
+            &state,
+            RotationGoal::Torque(DVec3::X),
+            &spec(),
+            100.0
+        ));
     }
 
     #[test]

@@ -1,11 +1,16 @@
-//! Pure physics: gravity, integrators, orbits, rockets and attitude.
+//! Pure physics: gravity, integrators, orbits, rockets, attitude, and how bodies
+//! turn and bulge.
 //!
 //! All functions take and return f64 glam types in SI units in the barycentric ICRF
 //! frame; the ECS systems on the server only move data in and out of them.
 
 pub mod attitude;
+pub mod coast;
 pub mod compensated;
 pub mod gravity;
 pub mod integrator;
+pub mod kepler;
+pub mod oblateness;
 pub mod orbit;
 pub mod rocket;
+pub mod rotation;

@@ -1,0 +1,163 @@
+//! Coasting flight: exact Kepler arcs about the dominant body, with everything else
+//! (the other bodies' pull, the dominant body's own acceleration, its J2) applied
+//! as kicks between them.
+//!
+//! The scheme is Laskar & Robutel's SABAC₃ (Celest. Mech. 80, 2001): the kicks sit
+//! at the three Gauss–Legendre nodes of the step, so the error is `O(εh⁶ + ε²h²)`
+//! for a perturbation of relative size ε, and a corrector kick at each end removes
+//! the `ε²h²` term of the strongest perturbation, J2 (ε ≈ 10⁻³ in low orbit). A
+//! low Earth orbit at eight steps per revolution ends a day within metres of an
+//! exact solution, where 1 s leapfrog steps end hundreds of metres off.
+
+use glam::DVec3;
+
+use super::kepler::drift;
+
+/// First drift: the first Gauss–Legendre node, `1/2 − √15/10`.
+const C1: f64 = 0.5 - 0.387_298_334_620_741_7;
+/// Middle drifts: the spacing of the nodes, `√15/10`.
+const C2: f64 = 0.387_298_334_620_741_7;
+/// Outer kicks: the outer Gauss weights, `5/18`.
+const D1: f64 = 5.0 / 18.0;
+/// Middle kick: the middle Gauss weight, `8/18`.
+const D2: f64 = 8.0 / 18.0;
+/// Corrector coefficient of SABA₃, `(54 − 13√15)/648`.
+const G: f64 = (54.0 - 13.0 * 3.872_983_346_207_417) / 648.0;
+
+/// Fractions of the step at which the three kicks act.
+pub const KICK_NODES: [f64; 3] = [C1, 0.5, C1 + 2.0 * C2];
+
+/// One coasting step of `h` seconds relative to a body of gravitational parameter
+/// `mu`: `perturbation(fraction, r)` is the non-Keplerian acceleration at relative
+/// position `r`, `fraction` of the way through the step; `corrector(r)` is `(∇a)·a`
+/// of the perturbation the corrector removes (see the module docs).
+#[inline]
+pub fn step(
+    r: &mut DVec3,
+    v: &mut DVec3,
+    mu: f64,
+    h: f64,
+    mut perturbation: impl FnMut(f64, DVec3) -> DVec3,
+    corrector: impl Fn(DVec3) -> DVec3,
+) {
+    let correct = G * h * h * h;
+    *v += corrector(*r) * correct;
+    let drifts = [C1, C2, C2];
+    let kicks = [D1, D2, D1];
+    for ((&c, &d), &node) in drifts.iter().zip(&kicks).zip(&KICK_NODES) {
+        (*r, *v) = drift(*r, *v, mu, c * h);
+        *v += perturbation(node, *r) * (d * h);
+    }
+    (*r, *v) = drift(*r, *v, mu, C1 * h);
+    *v += corrector(*r) * correct;
+}
+
+/// The longest coasting step (s) for a ship at `r`, `v` about `mu` under a
+/// non-Keplerian acceleration `perturbation` (without the corrected J2):
+/// `steps_per_orbit` steps per local dynamical time `2π√(r³/μ)`, shortened where the
+/// perturbation is no longer small, since its `ε²h²` error is not corrected.
+pub fn longest_step(r: DVec3, mu: f64, perturbation: DVec3, steps_per_orbit: f64) -> f64 {
+    let r2 = r.length_squared();
+    let dynamical = (r2 * r2.sqrt() / mu).sqrt();
+    let epsilon = perturbation.length() * r2 / mu;
+    let damping = (PERTURBATION_SCALE / epsilon.max(PERTURBATION_SCALE)).sqrt();
+    std::f64::consts::TAU * dynamical / steps_per_orbit * damping
+}
+
+/// Relative perturbation up to which steps keep their full length: a transfer
+/// orbit's Moon pull where Earth still dominates.
+const PERTURBATION_SCALE: f64 = 1e-3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::physics::oblateness::{j2_acceleration, j2_acceleration_derivative};
+    use std::f64::consts::TAU;
+
+    const MU: f64 = 3.986_004_418e14;
+    const J2_R2: f64 = 1.082_63e-3 * 6.378_137e6 * 6.378_137e6;
+
+    fn j2(r: DVec3) -> DVec3 {
+        j2_acceleration(r, DVec3::Z, MU, J2_R2)
+    }
+
+    fn corrector(r: DVec3) -> DVec3 {
+        j2_acceleration_derivative(r, j2(r), DVec3::Z, MU, J2_R2)
+    }
+
+    /// A J2 orbit integrated by a different method: RK4 on the full force, tiny steps.
+    fn reference(mut r: DVec3, mut v: DVec3, t: f64, steps: usize) -> DVec3 {
+        let a = |r: DVec3| -r * (MU / r.length().powi(3)) + j2(r);
+        let h = t / steps as f64;
+        for _ in 0..steps {
+            let (k1r, k1v) = (v, a(r));
+            let (k2r, k2v) = (v + k1v * (h / 2.0), a(r + k1r * (h / 2.0)));
+            let (k3r, k3v) = (v + k2v * (h / 2.0), a(r + k2r * (h / 2.0)));
+            let (k4r, k4v) = (v + k3v * h, a(r + k3r * h));
+            r += (k1r + k2r * 2.0 + k3r * 2.0 + k4r) * (h / 6.0);
+            v += (k1v + k2v * 2.0 + k3v * 2.0 + k4v) * (h / 6.0);
+        }
+        r
+    }
+
+    fn coast(r0: DVec3, v0: DVec3, t: f64, steps: usize, corrected: bool) -> DVec3 {
+        let (mut r, mut v) = (r0, v0);
+        let h = t / steps as f64;
+        for _ in 0..steps {
+            step(
+                &mut r,
+                &mut v,
+                MU,
+                h,
+                |_, r| j2(r),
+                |r| {
+                    if corrected { corrector(r) } else { DVec3::ZERO }
+                },
+            );
+        }
+        r
+    }
+
+    #[test]
+    fn a_low_orbit_with_j2_stays_within_metres_of_rk4_at_eight_steps_per_orbit() {
+        let radius = 6.771e6;
+        let inclination = 51.6f64.to_radians();
+        let speed = (MU / radius).sqrt();
+        let r0 = DVec3::new(radius, 0.0, 0.0);
+        let v0 = DVec3::new(0.0, speed * inclination.cos(), speed * inclination.sin());
+        let period = TAU * (radius.powi(3) / MU).sqrt();
+        let day = 86_400.0;
+        let truth = reference(r0, v0, day, 400_000);
+        let steps = (day / period * 8.0).round() as usize;
+        let corrected = coast(r0, v0, day, steps, true).distance(truth);
+        let plain = coast(r0, v0, day, steps, false).distance(truth);
+        assert!(corrected < 5.0, "SABAC3 ends the day {corrected} m off");
+        assert!(
+            plain > 5.0 * corrected,
+            "the corrector must matter: {plain} m without, {corrected} m with"
+        );
+    }
+
+    #[test]
+    fn the_error_falls_with_the_step_at_high_order() {
+        let r0 = DVec3::new(7.0e6, 0.0, 1.0e6);
+        let v0 = DVec3::new(0.0, 7.3e3, 1.5e3);
+        let t = 20_000.0;
+        let truth = reference(r0, v0, t, 200_000);
+        let coarse = coast(r0, v0, t, 20, true).distance(truth);
+        let fine = coast(r0, v0, t, 40, true).distance(truth);
+        // Halving the step cuts the error by far more than a second-order scheme's 4.
+        assert!(coarse / fine > 6.0, "{coarse} m → {fine} m");
+    }
+
+    #[test]
+    fn steps_follow_the_orbit_and_shrink_under_strong_perturbations() {
+        let r = DVec3::new(6.771e6, 0.0, 0.0);
+        let period = TAU * (6.771e6f64.powi(3) / MU).sqrt();
+        let quiet = longest_step(r, MU, DVec3::splat(1e-6), 8.0);
+        assert!((quiet - period / 8.0).abs() < 1e-9);
+        let g = MU / r.length_squared();
+        let strong = longest_step(r, MU, DVec3::X * (0.1 * g), 8.0);
+        assert!((strong / quiet - 0.1).abs() < 1e-9);
+    }
+}
