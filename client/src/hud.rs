@@ -363,7 +363,7 @@ fn update_hud(
                 hold: pilot.hold,
                 flight: Some(own.ship.flight),
                 warp: latest.warp.clone(),
-                surface: Some(own.ship.surface),
+                surface: latest.surface,
             })
         }
         _ => "waiting for the first state...".into(),

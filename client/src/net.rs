@@ -15,7 +15,7 @@ use galaxy_shared::delta::{self, OwnMotion};
 use galaxy_shared::protocol::{
     CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, Event, MAX_CLIENT_MESSAGE,
     MAX_SERVER_MESSAGE, OtherShip, OwnShip, PROTOCOL_VERSION, ServerMessage, State, Warp, Welcome,
-    connection_config, decode, encode,
+    WireSurface, connection_config, decode, encode,
 };
 use glam::DVec3;
 
@@ -139,6 +139,8 @@ pub(crate) struct Latest {
     /// The shared clock's rate, the player's request and why, from the newest
     /// clock event.
     pub warp: Option<Warp>,
+    /// Where the ship was over the ground, from the newest state that said.
+    pub surface: Option<WireSurface>,
     /// Own-ship reconstructions by tick: the baselines deltas refer to.
     history: VecDeque<(u64, OwnMotion)>,
 }
@@ -366,6 +368,9 @@ fn record_state(
     latest.paused = state.paused;
     latest.scale = f64::from(state.scale);
     latest.received = Some(now);
+    if let Some(surface) = state.own.surface {
+        latest.surface = Some(surface);
+    }
     latest.own = Some(OwnSample {
         motion,
         ship: state.own,
@@ -463,7 +468,7 @@ mod tests {
             angular_velocity: None,
             throttle: 0,
             flight: WireFlight::Flying,
-            surface: Default::default(),
+            surface: None,
             controls: WireControls::Hold(HoldMode::Stability),
             last_input: 0,
         }

@@ -97,7 +97,7 @@ fn main() {
                     .block_on(store::insert(&backend.db, &encoded, 3, None, 1))
                     .expect("written");
                 writes.push(started.elapsed());
-                let mut fresh = support::server();
+                let mut fresh = support::server_from(support::config());
                 let started = Instant::now();
                 let (_, loaded) = runtime
                     .block_on(store::load(&backend.db, id))

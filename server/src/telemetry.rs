@@ -52,6 +52,7 @@ catalogue! {
     SNAPSHOT_SIZE: gauge "galaxy_snapshot_size_bytes", "Size of the last snapshot written";
     SNAPSHOT_AGE: gauge "galaxy_snapshot_age_seconds", "Time since the last snapshot was written";
     HTTP_REQUESTS: counter "galaxy_http_requests_total", "HTTP requests, by route and status";
+    SYNC_DURATION: histogram "galaxy_sync_duration_seconds", "Wall time of one round of state messages to every client";
 }
 
 /// Histogram buckets (s) of the tick time: a 30 Hz tick has 33 ms.
@@ -75,6 +76,7 @@ pub fn install() -> Result<(), String> {
         .and_then(|b| {
             b.set_buckets_for_metric(Matcher::Full(SNAPSHOT_DURATION.into()), SNAPSHOT_BUCKETS)
         })
+        .and_then(|b| b.set_buckets_for_metric(Matcher::Full(SYNC_DURATION.into()), TICK_BUCKETS))
         .and_then(PrometheusBuilder::install_recorder)
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
     describe_all();

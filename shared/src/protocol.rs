@@ -314,13 +314,18 @@ pub struct OwnShip {
     pub throttle: u8,
     /// Flight state.
     pub flight: WireFlight,
-    /// Where the ship is over the dominant body's turning surface.
-    pub surface: WireSurface,
+    /// Where the ship is over the dominant body's turning surface: in one state
+    /// in [`SURFACE_EVERY`], so it costs a byte in the others.
+    pub surface: Option<WireSurface>,
     /// Current controls.
     pub controls: WireControls,
     /// Last input sequence applied.
     pub last_input: u32,
 }
+
+/// States between two that carry the own ship's [`WireSurface`]: twice a second at
+/// the default 20 Hz.
+pub const SURFACE_EVERY: u32 = 10;
 
 /// The own ship over the dominant body: what a pilot flying low reads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

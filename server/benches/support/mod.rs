@@ -6,16 +6,15 @@ use galaxy_server::ephemeris::{Bodies, load_bodies};
 use galaxy_server::ships::Owner;
 use galaxy_server::ships::spawn::{random_spawn_slot, ship_bundle};
 use galaxy_server::{Drive, server_app};
-use galaxy_shared::components::{Controls, HoldMode};
+use galaxy_shared::components::{Controls, HoldMode, Throttle};
 
 /// The compiled-in configuration.
 pub fn config() -> Config {
     Config::defaults().expect("compiled-in defaults")
 }
 
-/// A manually driven server at the configured start epoch, before start-up.
-pub fn server() -> App {
-    let config = config();
+/// A manually driven server on `config` at its start epoch, before start-up.
+pub fn server_from(config: Config) -> App {
     let (bodies, start) = load_bodies(&config).expect("ephemeris");
     let mut app = server_app(config, bodies, start, Drive::Manual);
     app.finish();
@@ -26,7 +25,13 @@ pub fn server() -> App {
 /// A started server with `ships` owned ships in random 400 km Earth orbits; every
 /// fourth holds prograde, so the attitude controller is part of the cost, as in play.
 pub fn server_with_ships(ships: usize) -> App {
-    let mut app = server();
+    fleet(config(), ships, Some(4), 0.0)
+}
+
+/// A started server on `config` with `ships` owned ships in random 400 km Earth
+/// orbits at `throttle`; every `prograde_every`-th holds prograde.
+pub fn fleet(config: Config, ships: usize, prograde_every: Option<usize>, throttle: f64) -> App {
+    let mut app = server_from(config);
     app.update();
     let config = app.world().resource::<Config>().clone();
     let bodies = app.world().resource::<Bodies>().clone();
@@ -42,8 +47,11 @@ pub fn server_with_ships(ships: usize) -> App {
             ship_bundle(format!("ship of player{i}"), slot, &spec),
             owner,
         ));
-        if i % 4 == 0 {
+        if prograde_every.is_some_and(|every| i % every == 0) {
             ship.insert(Controls::Hold(HoldMode::Prograde));
+        }
+        if throttle > 0.0 {
+            ship.insert(Throttle(throttle));
         }
     }
     app

@@ -1,6 +1,7 @@
 //! Networking: the renet server with native UDP and WebSocket clients, sessions,
 //! message handling and state sync.
 
+pub mod interest;
 pub mod session;
 pub mod sync;
 pub mod transport;

@@ -56,6 +56,10 @@ pub struct Session {
     window: (f64, u32),
     /// Send priority accumulated by each other ship and body (see `sync`).
     pub priorities: HashMap<Entity, f32>,
+    /// Where this client's look at far ships goes on (see `interest`).
+    pub far_cursor: usize,
+    /// States sent, to put the ground fix in one in `SURFACE_EVERY`.
+    pub states_sent: u32,
     /// State bytes this client may still be sent (token bucket, see `sync`).
     pub credit: f64,
     /// Newest state tick the client says it received.
@@ -245,6 +249,8 @@ pub(super) fn handle_connections(
                         bad_streak: 0,
                         window: (0.0, 0),
                         priorities: HashMap::new(),
+                        far_cursor: 0,
+                        states_sent: 0,
                         credit: 0.0,
                         acked: 0,
                         sent: std::collections::VecDeque::new(),

@@ -8,6 +8,11 @@
 //! is starved and the budget is never exceeded. Positions and velocities of ships
 //! are f32 relative to their dominant body, which the client extrapolates as a
 //! Kepler orbit between updates.
+//!
+//! Ship candidates come from the [`interest`] index: the ships near the client
+//! accumulate priority every send; a rotating sample of the others is looked at in
+//! turn, each granted what it gained since its last visit, capped so near ships
+//! still come several times a second. A round costs what is near each client.
 
 use bevy::prelude::*;
 use bevy_renet2::prelude::RenetServer;
@@ -19,14 +24,21 @@ use galaxy_shared::delta::{self, OwnMotion};
 use galaxy_shared::physics::gravity::dominant_body;
 use galaxy_shared::physics::rotation::surface_fix;
 use galaxy_shared::protocol::{
-    BodyState, CHANNEL_UNRELIABLE, MAX_SERVER_MESSAGE, OtherShip, OwnShip, ServerMessage, State,
-    WireControls, WireFlight, WireSurface, encode, pack_fuel, pack_quat, pack_rates,
+    BodyState, CHANNEL_UNRELIABLE, MAX_SERVER_MESSAGE, OtherShip, OwnShip, SURFACE_EVERY,
+    ServerMessage, State, WireControls, WireFlight, WireSurface, encode, pack_fuel, pack_quat,
+    pack_rates,
 };
 use glam::DVec3;
 
+use std::time::Instant;
+
+use metrics::histogram;
+
+use super::interest::{IndexedShip, ShipIndex};
 use super::session::{Sessions, send};
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
+use crate::telemetry;
 use crate::tick::SimClock;
 
 /// Bytes netcode and renet add to every state message (header, MAC, channel).
@@ -41,6 +53,9 @@ const NEAR_DISTANCE: f64 = 10_000.0;
 /// Priority gained per second by a ship at any distance, and extra when near.
 const FAR_SHIP_WEIGHT: f32 = 1.0;
 const NEAR_SHIP_WEIGHT: f32 = 20.0;
+/// Most priority a far ship brings to one visit: what a touching ship gains in a
+/// quarter of a second, so near ships still come four times a second.
+const FAR_VISIT_CAP: f32 = 0.25 * (FAR_SHIP_WEIGHT + NEAR_SHIP_WEIGHT);
 /// Priority gained per second by the dominant body and by every other body.
 const DOMINANT_BODY_WEIGHT: f32 = 2.0;
 const BODY_WEIGHT: f32 = 0.1;
@@ -65,6 +80,8 @@ enum Candidate {
 pub(super) fn send_states(
     time: Res<Time<Real>>,
     mut timer: Local<Option<Timer>>,
+    mut index: Local<ShipIndex>,
+    mut near: Local<Vec<u32>>,
     config: Res<Config>,
     spec: Res<ShipSpec>,
     clock: Res<SimClock>,
@@ -82,11 +99,29 @@ pub(super) fn send_states(
     if !timer.just_finished() {
         return;
     }
+    let started = Instant::now();
     let refill = config.net.client_budget_bytes_per_s * period;
     let radius2 = config.net.interest_radius_m * config.net.interest_radius_m;
     let body_position = |i: usize| bodies.state.positions[i];
     let dominant_of =
         |position: DVec3| dominant_body(position, &bodies.state.positions, &bodies.soi);
+    if !sessions.0.is_empty() {
+        index.rebuild(others.iter().map(|(entity, position, velocity, flight)| {
+            let od = dominant_of(position.0);
+            IndexedShip {
+                entity,
+                position: position.0,
+                wire: OtherShip {
+                    id: entity.index_u32(),
+                    dominant: od as u8,
+                    position: relative(position.0 - body_position(od)),
+                    velocity: relative(velocity.0 - bodies.state.velocities[od]),
+                    flight: wire_flight(flight),
+                },
+            }
+        }));
+    }
+    let far_gain = (FAR_SHIP_WEIGHT * period as f32 * index.revisit_sends()).min(FAR_VISIT_CAP);
     for (&client, session) in &mut sessions.0 {
         let Ok(own) = own_ships.get(session.ship) else {
             continue;
@@ -132,13 +167,15 @@ pub(super) fn send_states(
                 angular_velocity: pack_rates(rate.0),
                 throttle: (throttle.0 * 255.0).round() as u8,
                 flight: wire_flight(flight),
-                surface: wire_surface(
-                    &bodies,
-                    d,
-                    clock.game_time,
-                    current.position,
-                    current.velocity,
-                ),
+                surface: session.states_sent.is_multiple_of(SURFACE_EVERY).then(|| {
+                    wire_surface(
+                        &bodies,
+                        d,
+                        clock.game_time,
+                        current.position,
+                        current.velocity,
+                    )
+                }),
                 controls: match *controls {
                     Controls::Rates(r) => WireControls::Rates(r.as_vec3().to_array()),
                     Controls::Hold(mode) => WireControls::Hold(mode),
@@ -148,6 +185,7 @@ pub(super) fn send_states(
             ships: Vec::new(),
             bodies: Vec::new(),
         };
+        session.states_sent = session.states_sent.wrapping_add(1);
         // A token bucket: every send earns `refill` bytes; the own ship and the
         // framing are always paid; what is left buys other ships and bodies, and
         // unspent credit carries over (up to a few sends' worth).
@@ -155,30 +193,28 @@ pub(super) fn send_states(
         session.credit -= TRANSPORT_OVERHEAD + encoded_len(&state) as f64;
         let mut candidates: Vec<(f32, Entity, Candidate)> = Vec::new();
         let mut previous = std::mem::take(&mut session.priorities);
-        let mut accumulate = |entity: Entity, weight: f32| {
-            let priority = previous.remove(&entity).unwrap_or_default() + weight * period as f32;
+        let mut accumulate = |entity: Entity, gain: f32| {
+            let priority = previous.remove(&entity).unwrap_or_default() + gain;
             session.priorities.insert(entity, priority);
             priority
         };
-        for (entity, other_position, other_velocity, other_flight) in &others {
-            let distance2 = other_position.0.distance_squared(position.0);
-            if entity == session.ship || distance2 > radius2 {
+        index.near(position.0, session.ship, &mut near);
+        for &i in near.iter() {
+            let ship = index.get(i);
+            let distance = ship.position.distance(position.0);
+            let closeness = (NEAR_DISTANCE / (distance + NEAR_DISTANCE)) as f32;
+            let weight = FAR_SHIP_WEIGHT + NEAR_SHIP_WEIGHT * closeness;
+            let priority = accumulate(ship.entity, weight * period as f32);
+            candidates.push((priority, ship.entity, Candidate::Ship(ship.wire)));
+        }
+        for i in index.sample(&mut session.far_cursor) {
+            let ship = index.get(i);
+            let known = near.contains(&i) || ship.entity == session.ship;
+            if known || ship.position.distance_squared(position.0) > radius2 {
                 continue;
             }
-            let near = (NEAR_DISTANCE / (distance2.sqrt() + NEAR_DISTANCE)) as f32;
-            let priority = accumulate(entity, FAR_SHIP_WEIGHT + NEAR_SHIP_WEIGHT * near);
-            let od = dominant_of(other_position.0);
-            candidates.push((
-                priority,
-                entity,
-                Candidate::Ship(OtherShip {
-                    id: entity.index_u32(),
-                    dominant: od as u8,
-                    position: relative(other_position.0 - body_position(od)),
-                    velocity: relative(other_velocity.0 - bodies.state.velocities[od]),
-                    flight: wire_flight(other_flight),
-                }),
-            ));
+            let priority = accumulate(ship.entity, far_gain);
+            candidates.push((priority, ship.entity, Candidate::Ship(ship.wire)));
         }
         for (entity, body) in &body_entities {
             let weight = if body.index == d {
@@ -187,7 +223,7 @@ pub(super) fn send_states(
                 BODY_WEIGHT
             };
             candidates.push((
-                accumulate(entity, weight),
+                accumulate(entity, weight * period as f32),
                 entity,
                 Candidate::Body(BodyState {
                     id: body.index as u8,
@@ -221,6 +257,7 @@ pub(super) fn send_states(
             &ServerMessage::State(Box::new(state)),
         );
     }
+    histogram!(telemetry::SYNC_DURATION).record(started.elapsed().as_secs_f64());
 }
 
 fn relative(v: DVec3) -> [f32; 3] {

@@ -72,7 +72,7 @@ pub fn coast(
     }
     let mut pull = Frame::pull(track, frame.body, tau, frame.r, &mut scratch);
     while stop - tau > 0.0 {
-        let mut h = longest_step(frame.r, frame.mu, pull, settings.steps_per_orbit);
+        let mut h = longest_step(frame.r, frame.v, frame.mu, pull, settings.steps_per_orbit);
         if let Some(limit) = surface {
             if limit < HANDOVER_SUBSTEPS * substep && reached == n {
                 // Stop at the next boundary, where the fine path takes over.

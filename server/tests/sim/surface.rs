@@ -5,6 +5,7 @@ use std::f64::consts::TAU;
 
 use bevy::prelude::Entity;
 use galaxy_server::ships::ShipAction;
+use galaxy_server::ships::flight::DominantBody;
 use galaxy_server::ships::spawn::{OrbitSlot, circular_orbit};
 use galaxy_shared::components::{Controls, FlightState, HoldMode, Position, Velocity};
 use galaxy_shared::physics::orbit::OrbitalElements;
@@ -285,4 +286,50 @@ fn landed_ships_turn_with_the_ground_and_lift_off_with_its_speed() {
         "lifted off with {east} m/s of horizontal speed"
     );
     assert!(v.dot(up) > 1.0, "climbing at {} m/s", v.dot(up));
+}
+
+#[test]
+fn an_escape_through_earths_sphere_of_influence_changes_frame_without_a_jump() {
+    // A hyperbolic departure from 300 km at 12 km/s leaves Earth's sphere of
+    // influence (about 925 000 km) in under three days; coasting carries it in
+    // Earth's frame and then in the Sun's. The reference is leapfrog at 0.05 s
+    // substeps; with point masses both are within 3 m of REBOUND's IAS15.
+    let escape = |sim: &Sim| {
+        let (center, center_v) = sim.body_state("Earth");
+        let r = DVec3::new(0.0, 0.6, 0.8) * 6.678e6;
+        OrbitSlot {
+            position: center + r,
+            velocity: center_v + DVec3::X * 12_000.0,
+            attitude: DQuat::IDENTITY,
+        }
+    };
+    let seconds = 4.0 * 86_400.0;
+    let (fine, _, _) = fly(
+        &[
+            ("GALAXY_PHYSICS__COAST", "false"),
+            ("GALAXY_PHYSICS__MAX_SUBSTEP_S", "0.05"),
+        ],
+        escape,
+        seconds,
+        10_000.0,
+        false,
+    );
+    let mut sim = Sim::new(config(&[]));
+    let ship = sim.spawn(escape(&sim));
+    sim.set_time_scale(10_000.0);
+    sim.run_for(seconds);
+    let (coast, _) = earth_relative(&sim, ship);
+    let soi = sim.bodies().soi[sim.body("Earth")];
+    assert!(coast.length() > soi, "left the sphere of influence");
+    sim.tick();
+    assert_eq!(
+        sim.get::<DominantBody>(ship).0,
+        sim.body("Sun"),
+        "the Sun holds it now"
+    );
+    let error = coast.distance(fine);
+    assert!(
+        error < 100.0,
+        "coasting ends {error:.1} m from fine substeps"
+    );
 }

@@ -54,11 +54,14 @@ pub fn step(
 
 /// The longest coasting step (s) for a ship at `r`, `v` about `mu` under a
 /// non-Keplerian acceleration `perturbation` (without the corrected J2):
-/// `steps_per_orbit` steps per local dynamical time `2π√(r³/μ)`, shortened where the
-/// perturbation is no longer small, since its `ε²h²` error is not corrected.
-pub fn longest_step(r: DVec3, mu: f64, perturbation: DVec3, steps_per_orbit: f64) -> f64 {
+/// `steps_per_orbit` steps per local period `2π√(r³/μ)`, shortened on a pass faster
+/// than circular by `(v_circular/v)²` (a hyperbola's perigee kick error would grow
+/// without bound) and where the perturbation is no longer small, since its `ε²h²`
+/// error is not corrected.
+pub fn longest_step(r: DVec3, v: DVec3, mu: f64, perturbation: DVec3, steps_per_orbit: f64) -> f64 {
     let r2 = r.length_squared();
-    let dynamical = (r2 * r2.sqrt() / mu).sqrt();
+    let fast = (mu / (r2.sqrt() * v.length_squared().max(1e-18))).min(1.0);
+    let dynamical = (r2 * r2.sqrt() / mu).sqrt() * fast;
     let epsilon = perturbation.length() * r2 / mu;
     let damping = (PERTURBATION_SCALE / epsilon.max(PERTURBATION_SCALE)).sqrt();
     std::f64::consts::TAU * dynamical / steps_per_orbit * damping
@@ -154,10 +157,14 @@ mod tests {
     fn steps_follow_the_orbit_and_shrink_under_strong_perturbations() {
         let r = DVec3::new(6.771e6, 0.0, 0.0);
         let period = TAU * (6.771e6f64.powi(3) / MU).sqrt();
-        let quiet = longest_step(r, MU, DVec3::splat(1e-6), 8.0);
-        assert!((quiet - period / 8.0).abs() < 1e-9);
+        let circular = DVec3::Y * (MU / r.length()).sqrt();
+        let quiet = longest_step(r, circular, MU, DVec3::splat(1e-6), 8.0);
+        assert!((quiet - period / 8.0).abs() < 1e-6);
         let g = MU / r.length_squared();
-        let strong = longest_step(r, MU, DVec3::X * (0.1 * g), 8.0);
+        let strong = longest_step(r, circular, MU, DVec3::X * (0.1 * g), 8.0);
         assert!((strong / quiet - 0.1).abs() < 1e-9);
+        // Twice circular speed: a quarter of the step.
+        let fast = longest_step(r, circular * 2.0, MU, DVec3::splat(1e-6), 8.0);
+        assert!((fast / quiet - 0.25).abs() < 1e-9);
     }
 }
