@@ -47,10 +47,14 @@ const SURFACE_CLEARANCE: f64 = 1_000.0;
 const SURFACE_SHARE: f64 = 0.25;
 /// Coasting hands over to fine substeps once a step would be shorter than this many.
 const HANDOVER_SUBSTEPS: f64 = 4.0;
+/// What a coasting step costs in fine substeps (measured: about six): a ship coasts
+/// only where that saves work, so at low warp, with a substep or a few per tick,
+/// it takes them (they are exact enough at that length).
+const STEP_COST_SUBSTEPS: f64 = 8.0;
 
 /// Coasts `state` from substep boundary `k`; returns the boundary it reached: the
 /// tick's end, or earlier where it must hand over to fine substeps (`k` itself
-/// when it cannot coast at all).
+/// when it cannot coast, or when the fine substeps left in the tick cost less).
 pub fn coast(
     state: &mut ShipState,
     dominant: usize,
@@ -68,6 +72,16 @@ pub fn coast(
     let mut reached = n;
     let mut surface = frame.surface_limit(track);
     if surface.is_some_and(|limit| limit < HANDOVER_SUBSTEPS * substep) {
+        return k;
+    }
+    let quiet = longest_step(
+        frame.r,
+        frame.v,
+        frame.mu,
+        DVec3::ZERO,
+        settings.steps_per_orbit,
+    );
+    if ((end - tau) / quiet).ceil() * STEP_COST_SUBSTEPS > (n - k) as f64 {
         return k;
     }
     let mut pull = Frame::pull(track, frame.body, tau, frame.r, &mut scratch);

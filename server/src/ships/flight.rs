@@ -154,6 +154,8 @@ pub fn fly(
     let n = track.substeps();
     let mut accel = None;
     let mut k = 0;
+    // Cleared once coasting declines: the ship takes fine substeps to the tick's end.
+    let mut may_coast = settings.enabled;
     while k < n {
         match state.flight {
             FlightState::Destroyed { body, offset } => {
@@ -173,13 +175,14 @@ pub fn fly(
                 accel = None;
             }
             FlightState::Flying => {
-                if settings.enabled && pilot.coasts(state, spec) {
+                if may_coast && pilot.coasts(state, spec) {
                     let reached = coast::coast(state, dominant, k, track, settings);
                     if reached > k {
                         k = reached;
                         accel = None;
                         continue;
                     }
+                    may_coast = false;
                 }
                 rotate(state, pilot, dominant, track, k, spec, h);
             }

@@ -71,8 +71,11 @@ fn time_scale_1000_stays_accurate_with_substeps() {
         fast < 200.0,
         "at 1000x the ship missed its start by {fast:.1} m"
     );
+    // At 100x a tick holds four 0.83 s leapfrog substeps (about 15 m off per
+    // revolution); at 1000x the ship coasts on Kepler arcs (a few metres, all of
+    // it the Moon's and Sun's tides).
     assert!(
-        (fast - slow).abs() < 5.0,
+        fast < slow && (fast - slow).abs() < 20.0,
         "1000x ({fast:.2} m) and 100x ({slow:.2} m) disagree"
     );
 }
