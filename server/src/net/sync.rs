@@ -14,6 +14,8 @@
 //! turn, each granted what it gained since its last visit, capped so near ships
 //! still come several times a second. A round costs what is near each client.
 
+use std::time::Instant;
+
 use bevy::prelude::*;
 use bevy_renet2::prelude::RenetServer;
 use galaxy_shared::components::{
@@ -29,9 +31,6 @@ use galaxy_shared::protocol::{
     pack_rates,
 };
 use glam::DVec3;
-
-use std::time::Instant;
-
 use metrics::histogram;
 
 use super::interest::{IndexedShip, ShipIndex};

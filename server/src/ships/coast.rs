@@ -77,7 +77,7 @@ pub fn coast(
     let quiet = longest_step(
         frame.r,
         frame.v,
-        frame.mu,
+        frame.center.mu,
         DVec3::ZERO,
         settings.steps_per_orbit,
     );
@@ -86,7 +86,13 @@ pub fn coast(
     }
     let mut pull = Frame::pull(track, frame.body, tau, frame.r, &mut scratch);
     while stop - tau > 0.0 {
-        let mut h = longest_step(frame.r, frame.v, frame.mu, pull, settings.steps_per_orbit);
+        let mut h = longest_step(
+            frame.r,
+            frame.v,
+            frame.center.mu,
+            pull,
+            settings.steps_per_orbit,
+        );
         if let Some(limit) = surface {
             if limit < HANDOVER_SUBSTEPS * substep && reached == n {
                 // Stop at the next boundary, where the fine path takes over.
@@ -104,31 +110,18 @@ pub fn coast(
         let remaining = stop - tau;
         let h = remaining / (remaining / h).ceil().max(1.0);
         let start = tau;
-        let (r, v) = (&mut frame.r, &mut frame.v);
-        let (mu, body, j2_r2, pole) = (frame.mu, frame.body, frame.j2_r2, frame.pole);
+        let (body, center) = (frame.body, frame.center);
         let mut last_pull = pull;
         step(
-            r,
-            v,
-            mu,
+            &mut frame.r,
+            &mut frame.v,
+            center.mu,
             h,
             |fraction, r| {
                 last_pull = Frame::pull(track, body, start + fraction * h, r, &mut scratch);
-                let oblate = if j2_r2 > 0.0 {
-                    j2_acceleration(r, pole, mu, j2_r2)
-                } else {
-                    DVec3::ZERO
-                };
-                last_pull + oblate
+                last_pull + center.accel(r)
             },
-            |r| {
-                if j2_r2 > 0.0 {
-                    let a = j2_acceleration(r, pole, mu, j2_r2);
-                    j2_acceleration_derivative(r, a, pole, mu, j2_r2)
-                } else {
-                    DVec3::ZERO
-                }
-            },
+            |r| center.corrector(r),
         );
         pull = last_pull;
         tau = if stop - (start + h) < 1e-9 * substep {
@@ -148,11 +141,37 @@ pub fn coast(
 /// A ship's state relative to its dominant body.
 struct Frame {
     body: usize,
+    center: Center,
+    r: DVec3,
+    v: DVec3,
+}
+
+/// The dominant body's gravitational parameter and J2: the Kepler drift's centre,
+/// the kicks' J2 term and the corrector's.
+#[derive(Clone, Copy)]
+struct Center {
     mu: f64,
     j2_r2: f64,
     pole: DVec3,
-    r: DVec3,
-    v: DVec3,
+}
+
+impl Center {
+    fn accel(self, r: DVec3) -> DVec3 {
+        if self.j2_r2 > 0.0 {
+            j2_acceleration(r, self.pole, self.mu, self.j2_r2)
+        } else {
+            DVec3::ZERO
+        }
+    }
+
+    /// `(∇a)·a` of the J2 acceleration, which the SABAC₃ corrector needs.
+    fn corrector(self, r: DVec3) -> DVec3 {
+        if self.j2_r2 > 0.0 {
+            j2_acceleration_derivative(r, self.accel(r), self.pole, self.mu, self.j2_r2)
+        } else {
+            DVec3::ZERO
+        }
+    }
 }
 
 impl Frame {
@@ -165,9 +184,11 @@ impl Frame {
     fn relative_to(body: usize, r: DVec3, v: DVec3, track: &BodyTrack) -> Self {
         Self {
             body,
-            mu: track.gms[body],
-            j2_r2: track.j2_r2[body],
-            pole: track.poles[body],
+            center: Center {
+                mu: track.gms[body],
+                j2_r2: track.j2_r2[body],
+                pole: track.poles[body],
+            },
             r,
             v,
         }
@@ -205,16 +226,16 @@ impl Frame {
     fn surface_limit(&self, track: &BodyTrack) -> Option<f64> {
         let radius = track.radii[self.body];
         let (r, v) = (self.r.length(), self.v.length());
-        let energy = 0.5 * v * v - self.mu / r;
+        let energy = 0.5 * v * v - self.center.mu / r;
         let momentum2 = self.r.cross(self.v).length_squared();
         let receding = self.r.dot(self.v) >= 0.0;
         if receding && energy >= 0.0 {
             return None;
         }
-        let e = (1.0 + 2.0 * energy * momentum2 / (self.mu * self.mu))
+        let e = (1.0 + 2.0 * energy * momentum2 / (self.center.mu * self.center.mu))
             .max(0.0)
             .sqrt();
-        let periapsis = momentum2 / self.mu / (1.0 + e);
+        let periapsis = momentum2 / self.center.mu / (1.0 + e);
         if periapsis > radius + SURFACE_CLEARANCE {
             return None;
         }

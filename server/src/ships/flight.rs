@@ -175,7 +175,7 @@ pub fn fly(
                 accel = None;
             }
             FlightState::Flying => {
-                if may_coast && pilot.coasts(state, spec) {
+                if may_coast && pilot.coasts(state, dominant, track, k, spec) {
                     let reached = coast::coast(state, dominant, k, track, settings);
                     if reached > k {
                         k = reached;
@@ -214,14 +214,17 @@ impl Pilot {
     }
 
     /// No thrust and no rotation: the ship's path is gravity's alone.
-    fn coasts(&self, state: &ShipState, spec: &ShipSpec) -> bool {
+    fn coasts(
+        &self,
+        state: &ShipState,
+        dominant: usize,
+        track: &BodyTrack,
+        k: usize,
+        spec: &ShipSpec,
+    ) -> bool {
         let thrusting = self.throttle > 0.0 && state.fuel > 0.0;
-        let still = match self.controls {
-            Controls::Rates(rates) => RotationGoal::Torque(rates),
-            Controls::Hold(HoldMode::Stability) => RotationGoal::Rate(DVec3::ZERO),
-            Controls::Hold(_) => return false,
-        };
-        !thrusting && at_rest(&state.rotation, still, &spec.attitude, state.fuel)
+        let goal = self.goal(state, dominant, track, k);
+        !thrusting && at_rest(&state.rotation, goal, &spec.attitude, state.fuel)
     }
 }
 

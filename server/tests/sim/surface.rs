@@ -110,7 +110,8 @@ fn an_iss_orbit_precesses_at_the_j2_nodal_rate() {
     );
 }
 
-/// Flies `slot` for `seconds` at `scale`; the ship turns to prograde and back half
+/// Flies `slot` for `seconds` at `scale` and gives the ship's position relative to
+/// Earth and the game time at the end; the ship turns to prograde and back half
 /// way when `turn_midway` (it then takes fine substeps while turning).
 fn fly(
     overrides: &[(&str, &str)],
@@ -118,7 +119,7 @@ fn fly(
     seconds: f64,
     scale: f64,
     turn_midway: bool,
-) -> (DVec3, DVec3, f64) {
+) -> (DVec3, f64) {
     let mut sim = Sim::new(config(overrides));
     let ship = sim.spawn(slot(&sim));
     sim.set_time_scale(scale);
@@ -137,8 +138,17 @@ fn fly(
     } else {
         sim.run_for(seconds);
     }
-    let (r, v) = earth_relative(&sim, ship);
-    (r, v, sim.clock().game_time)
+    (earth_relative(&sim, ship).0, sim.clock().game_time)
+}
+
+/// The independent reference: `slot` flown for `seconds` at `scale` with coasting
+/// off and leapfrog substeps of `substep` seconds, as [`fly`] gives it.
+fn fine(slot: impl Fn(&Sim) -> OrbitSlot, substep: &str, seconds: f64, scale: f64) -> (DVec3, f64) {
+    let overrides = [
+        ("GALAXY_PHYSICS__COAST", "false"),
+        ("GALAXY_PHYSICS__MAX_SUBSTEP_S", substep),
+    ];
+    fly(&overrides, slot, seconds, scale, false)
 }
 
 #[test]
@@ -147,18 +157,9 @@ fn coasting_agrees_with_fine_substeps_and_switching_leaves_no_jump() {
     let low = |sim: &Sim| iss_orbit(sim);
     // The independent reference: leapfrog at 0.1 s substeps (a few metres off
     // after six hours).
-    let (fine, _, t_fine) = fly(
-        &[
-            ("GALAXY_PHYSICS__COAST", "false"),
-            ("GALAXY_PHYSICS__MAX_SUBSTEP_S", "0.1"),
-        ],
-        low,
-        seconds,
-        300.0,
-        false,
-    );
-    let (coast, _, t_coast) = fly(&[], low, seconds, 3_000.0, false);
-    let (switched, _, _) = fly(&[], low, seconds, 3_000.0, true);
+    let (fine, t_fine) = fine(low, "0.1", seconds, 300.0);
+    let (coast, t_coast) = fly(&[], low, seconds, 3_000.0, false);
+    let (switched, _) = fly(&[], low, seconds, 3_000.0, true);
     assert!((t_fine - t_coast).abs() < 1e-6);
     let error = coast.distance(fine);
     assert!(
@@ -202,17 +203,8 @@ fn a_transfer_to_the_moon_coasts_through_the_spheres_of_influence() {
         }
     };
     let seconds = 3.0 * 86_400.0;
-    let (fine, _, _) = fly(
-        &[
-            ("GALAXY_PHYSICS__COAST", "false"),
-            ("GALAXY_PHYSICS__MAX_SUBSTEP_S", "0.05"),
-        ],
-        transfer,
-        seconds,
-        10_000.0,
-        false,
-    );
-    let (coast, _, _) = fly(&[], transfer, seconds, 10_000.0, false);
+    let (fine, _) = fine(transfer, "0.05", seconds, 10_000.0);
+    let (coast, _) = fly(&[], transfer, seconds, 10_000.0, false);
     assert!(fine.length() > 1.0e8, "the transfer left low orbit");
     let error = coast.distance(fine);
     assert!(
@@ -304,16 +296,7 @@ fn an_escape_through_earths_sphere_of_influence_changes_frame_without_a_jump() {
         }
     };
     let seconds = 4.0 * 86_400.0;
-    let (fine, _, _) = fly(
-        &[
-            ("GALAXY_PHYSICS__COAST", "false"),
-            ("GALAXY_PHYSICS__MAX_SUBSTEP_S", "0.05"),
-        ],
-        escape,
-        seconds,
-        10_000.0,
-        false,
-    );
+    let (fine, _) = fine(escape, "0.05", seconds, 10_000.0);
     let mut sim = Sim::new(config(&[]));
     let ship = sim.spawn(escape(&sim));
     sim.set_time_scale(10_000.0);

@@ -89,18 +89,9 @@ mod tests {
     }
 
     /// A J2 orbit integrated by a different method: RK4 on the full force, tiny steps.
-    fn reference(mut r: DVec3, mut v: DVec3, t: f64, steps: usize) -> DVec3 {
-        let a = |r: DVec3| -r * (MU / r.length().powi(3)) + j2(r);
-        let h = t / steps as f64;
-        for _ in 0..steps {
-            let (k1r, k1v) = (v, a(r));
-            let (k2r, k2v) = (v + k1v * (h / 2.0), a(r + k1r * (h / 2.0)));
-            let (k3r, k3v) = (v + k2v * (h / 2.0), a(r + k2r * (h / 2.0)));
-            let (k4r, k4v) = (v + k3v * h, a(r + k3r * h));
-            r += (k1r + k2r * 2.0 + k3r * 2.0 + k4r) * (h / 6.0);
-            v += (k1v + k2v * 2.0 + k3v * 2.0 + k4v) * (h / 6.0);
-        }
-        r
+    fn reference(r: DVec3, v: DVec3, t: f64, steps: usize) -> DVec3 {
+        let a = |r: DVec3, _| -r * (MU / r.length().powi(3)) + j2(r);
+        crate::physics::reference::rk4(r, v, a, t, steps).0
     }
 
     fn coast(r0: DVec3, v0: DVec3, t: f64, steps: usize, corrected: bool) -> DVec3 {

@@ -95,18 +95,9 @@ mod tests {
 
     const MU: f64 = 3.986_004_418e14;
 
-    fn rk4(mut r: DVec3, mut v: DVec3, dt: f64, steps: usize) -> (DVec3, DVec3) {
-        let a = |r: DVec3| -r * (MU / r.length().powi(3));
-        let h = dt / steps as f64;
-        for _ in 0..steps {
-            let (k1r, k1v) = (v, a(r));
-            let (k2r, k2v) = (v + k1v * (h / 2.0), a(r + k1r * (h / 2.0)));
-            let (k3r, k3v) = (v + k2v * (h / 2.0), a(r + k2r * (h / 2.0)));
-            let (k4r, k4v) = (v + k3v * h, a(r + k3r * h));
-            r += (k1r + k2r * 2.0 + k3r * 2.0 + k4r) * (h / 6.0);
-            v += (k1v + k2v * 2.0 + k3v * 2.0 + k4v) * (h / 6.0);
-        }
-        (r, v)
+    fn rk4(r: DVec3, v: DVec3, dt: f64, steps: usize) -> (DVec3, DVec3) {
+        let point_mass = |r: DVec3, _| -r * (MU / r.length().powi(3));
+        crate::physics::reference::rk4(r, v, point_mass, dt, steps)
     }
 
     #[test]

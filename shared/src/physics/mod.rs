@@ -12,5 +12,7 @@ pub mod integrator;
 pub mod kepler;
 pub mod oblateness;
 pub mod orbit;
+#[cfg(test)]
+mod reference;
 pub mod rocket;
 pub mod rotation;
