@@ -9,7 +9,8 @@
 use galaxy_shared::components::{Controls, FlightState};
 use galaxy_shared::physics::integrator::NBodyState;
 use glam::{DQuat, DVec3};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::sync::Arc;
 
 /// The format this binary writes and the newest it reads. Version 1 kept the
 /// offsets of landed ships and wrecks in the ICRF; since 2 they are body-fixed.
@@ -55,10 +56,12 @@ pub struct ClockRecord {
 /// One ship: every component the simulation reads, and its owner.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShipRecord {
-    /// The entity's `Name`.
-    pub name: String,
+    /// The ship's name.
+    #[serde(with = "shared_str")]
+    pub name: Arc<str>,
     /// The owning player (id, name); a player gets this ship back when they log in.
-    pub owner: Option<(u64, String)>,
+    #[serde(with = "shared_owner")]
+    pub owner: Option<(u64, Arc<str>)>,
     /// Barycentric position (m).
     pub position: DVec3,
     /// Rounding carried by the position sum.
@@ -81,6 +84,41 @@ pub struct ShipRecord {
     pub flight: FlightState,
     /// N-body slot of the dominant body.
     pub dominant_body: usize,
+}
+
+/// Names are shared with the world (a capture copies a pointer, not the text) and
+/// encoded as plain strings.
+mod shared_str {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(name: &Arc<str>, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_str(name)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Arc<str>, D::Error> {
+        String::deserialize(from).map(Arc::from)
+    }
+}
+
+/// [`shared_str`] for the owner.
+mod shared_owner {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(
+        owner: &Option<(u64, Arc<str>)>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        owner
+            .as_ref()
+            .map(|(id, name)| (*id, &**name))
+            .serialize(to)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        from: D,
+    ) -> Result<Option<(u64, Arc<str>)>, D::Error> {
+        Ok(Option::<(u64, String)>::deserialize(from)?.map(|(id, name)| (id, Arc::from(name))))
+    }
 }
 
 /// The ranges a restored world must fall in, from the configuration.

@@ -4,6 +4,9 @@
 //! holds every body's position and velocity at each ship substep boundary of the
 //! tick, rebuilt from the body steps by Hermite interpolation, so the hot ship loop
 //! only reads a flat table shared by all ships.
+//!
+//! The body entities hold the bodies' state: each tick gathers them into the
+//! N-body arrays of [`Bodies`], steps, and scatters the result back.
 
 use bevy::prelude::*;
 use galaxy_shared::components::{Body, Position, Velocity};
@@ -15,9 +18,12 @@ use crate::ephemeris::Bodies;
 use crate::tick::{SimClock, TickPlan};
 
 pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<BodyTrack>()
-        .add_systems(FixedUpdate, advance_bodies.in_set(SimSystems::Bodies))
-        .add_systems(FixedUpdate, sync_body_entities.in_set(SimSystems::Publish));
+    app.init_resource::<BodyTrack>().add_systems(
+        FixedUpdate,
+        (gather_body_entities, advance_bodies, scatter_body_entities)
+            .chain()
+            .in_set(SimSystems::Bodies),
+    );
 }
 
 /// Body states at every ship substep boundary of the current tick.
@@ -223,12 +229,42 @@ pub fn advance_bodies(
     bodies.update_spheres_of_influence();
 }
 
-fn sync_body_entities(
+/// Reads the body entities into the N-body arrays; a state set on an entity (not
+/// by the last scatter) starts without the old rounding carry.
+fn gather_body_entities(
+    mut bodies: ResMut<Bodies>,
+    entities: Query<(&Body, &Position, &Velocity), Or<(Changed<Position>, Changed<Velocity>)>>,
+) {
+    let state = &mut bodies.bypass_change_detection().state;
+    for (body, position, velocity) in &entities {
+        let i = body.index;
+        if i >= state.len() {
+            continue;
+        }
+        if state.positions[i] != position.0 {
+            state.positions[i] = position.0;
+            state.position_carry[i] = DVec3::ZERO;
+        }
+        if state.velocities[i] != velocity.0 {
+            state.velocities[i] = velocity.0;
+            state.velocity_carry[i] = DVec3::ZERO;
+        }
+    }
+}
+
+/// Writes the stepped N-body arrays back into the body entities.
+fn scatter_body_entities(
     bodies: Res<Bodies>,
     mut entities: Query<(&Body, &mut Position, &mut Velocity)>,
 ) {
     for (body, mut position, mut velocity) in &mut entities {
-        position.0 = bodies.state.positions[body.index];
-        velocity.0 = bodies.state.velocities[body.index];
+        let i = body.index;
+        if let (Some(&p), Some(&v)) = (
+            bodies.state.positions.get(i),
+            bodies.state.velocities.get(i),
+        ) {
+            position.set_if_neq(Position(p));
+            velocity.set_if_neq(Velocity(v));
+        }
     }
 }

@@ -159,11 +159,11 @@ impl Holds<'_, '_> {
             .filter(|(_, _, _, flight, ..)| matches!(flight, FlightState::Flying))
             .find_map(|(owner, throttle, fuel, _, position, velocity, dominant)| {
                 if throttle.0 > 0.0 && fuel.0 > 0.0 {
-                    return Some((owner.name.as_str(), Hold::Thrusting));
+                    return Some((&*owner.name, Hold::Thrusting));
                 }
                 let online = roster.0.contains_key(&owner.player);
                 (online && self.low_and_fast(position.0, velocity.0, dominant.0, low_altitude))
-                    .then_some((owner.name.as_str(), Hold::LowAndFast))
+                    .then_some((&*owner.name, Hold::LowAndFast))
             })
     }
 

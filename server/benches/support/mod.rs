@@ -41,7 +41,7 @@ pub fn fleet(config: Config, ships: usize, prograde_every: Option<usize>, thrott
         let slot = random_spawn_slot(&config, &bodies, &mut rng);
         let owner = Owner {
             player: i as u64 + 1,
-            name: format!("player{i}"),
+            name: format!("player{i}").into(),
         };
         let mut ship = app.world_mut().spawn((
             ship_bundle(format!("ship of player{i}"), slot, &spec),

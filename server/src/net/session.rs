@@ -198,7 +198,7 @@ pub(super) fn handle_connections(
                         let slot = spawn_slot(&config, &bodies, &mut rng.0);
                         let owner = Owner {
                             player: data.player,
-                            name: data.name.clone(),
+                            name: data.name.as_str().into(),
                         };
                         commands
                             .spawn((

@@ -222,7 +222,7 @@ mod tests {
                     crate::ships::spawn::ship_bundle(format!("ship of p{i}"), slot, &spec),
                     Owner {
                         player: 10 + i,
-                        name: format!("p{i}"),
+                        name: format!("p{i}").into(),
                     },
                 ))
                 .insert((Throttle(0.1 * i as f64), Controls::Hold(HoldMode::Prograde)));

@@ -11,14 +11,14 @@ use galaxy_shared::components::{
 use super::format::{ClockRecord, Limits, ShipRecord, WorldSnapshot};
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
-use crate::ships::Owner;
 use crate::ships::flight::{DominantBody, PositionCarry};
 use crate::ships::spawn::SpawnRng;
+use crate::ships::{Owner, ShipName};
 use crate::tick::SimClock;
 
 /// The ship components a snapshot reads.
 pub(super) type ShipData = (
-    Option<&'static Name>,
+    &'static ShipName,
     Option<&'static Owner>,
     &'static Position,
     &'static PositionCarry,
@@ -45,7 +45,7 @@ pub(super) fn capture<'a>(
         ships
     {
         records.push(ShipRecord {
-            name: name.map_or_else(String::new, |n| n.as_str().to_owned()),
+            name: name.0.clone(),
             owner: owner.map(|o| (o.player, o.name.clone())),
             position: p.0,
             position_carry: carry.0,
@@ -186,7 +186,7 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
     }
     for ship in ships {
         let mut entity = world.spawn((
-            Name::new(ship.name),
+            ShipName(ship.name),
             Ship,
             Position(ship.position),
             PositionCarry(ship.position_carry),

@@ -12,6 +12,7 @@
 use galaxy_shared::physics::coast::{longest_step, step};
 use galaxy_shared::physics::compensated;
 use galaxy_shared::physics::gravity::dominant_body;
+use galaxy_shared::physics::lanes::BodyLanes;
 use galaxy_shared::physics::oblateness::{j2_acceleration, j2_acceleration_derivative};
 use glam::DVec3;
 
@@ -61,6 +62,7 @@ pub fn coast(
     k: usize,
     track: &BodyTrack,
     settings: CoastSettings,
+    kicks: &mut KickCache,
 ) -> usize {
     let n = track.substeps();
     let substep = track.substep;
@@ -84,7 +86,7 @@ pub fn coast(
     if ((end - tau) / quiet).ceil() * STEP_COST_SUBSTEPS > (n - k) as f64 {
         return k;
     }
-    let mut pull = Frame::pull(track, frame.body, tau, frame.r, &mut scratch);
+    let mut pull = kicks.pull(track, frame.body, tau, frame.r);
     while stop - tau > 0.0 {
         let mut h = longest_step(
             frame.r,
@@ -118,7 +120,7 @@ pub fn coast(
             center.mu,
             h,
             |fraction, r| {
-                last_pull = Frame::pull(track, body, start + fraction * h, r, &mut scratch);
+                last_pull = kicks.pull(track, body, start + fraction * h, r);
                 last_pull + center.accel(r)
             },
             |r| center.corrector(r),
@@ -194,33 +196,6 @@ impl Frame {
         }
     }
 
-    /// The pull of every other body on a ship at `r` from `body`, `tau` seconds
-    /// into the tick, less the pull that accelerates `body` itself.
-    #[inline]
-    fn pull(
-        track: &BodyTrack,
-        body: usize,
-        tau: f64,
-        r: DVec3,
-        scratch: &mut [DVec3; MAX_BODIES],
-    ) -> DVec3 {
-        track.positions_at_time(tau, scratch);
-        let center = scratch[body];
-        let ship = center + r;
-        let mut accel = DVec3::ZERO;
-        for (j, (&position, &gm)) in scratch.iter().zip(&track.gms).enumerate() {
-            if j == body {
-                continue;
-            }
-            let to_ship = position - ship;
-            let to_center = position - center;
-            let ds = to_ship.length_squared();
-            let dc = to_center.length_squared();
-            accel += to_ship * (gm / (ds * ds.sqrt())) - to_center * (gm / (dc * dc.sqrt()));
-        }
-        accel
-    }
-
     /// The longest step that cannot reach the surface, when the orbit could reach
     /// it at all; `None` when the periapsis clears it.
     fn surface_limit(&self, track: &BodyTrack) -> Option<f64> {
@@ -283,5 +258,58 @@ impl Frame {
         state.carry = DVec3::ZERO;
         compensated::add_vec(&mut state.position, &mut state.carry, self.r);
         state.velocity = velocity + self.v;
+    }
+}
+
+/// The bodies at the moments coasting ships kick, kept for the ships after: ships
+/// whose steps divide the tick alike (at high warp, most of them take one step a
+/// tick) kick at the same times, so the bodies are interpolated, and the dominant
+/// body's own acceleration summed, once per moment instead of once per ship.
+pub struct KickCache {
+    slots: Vec<KickSlot>,
+}
+
+/// The other bodies at one moment, as seen from one dominant body.
+#[derive(Default)]
+struct KickSlot {
+    /// Dominant body and the moment's bits; `None` while empty.
+    key: Option<(usize, u64)>,
+    /// The dominant body's position.
+    center: DVec3,
+    /// The other bodies.
+    others: BodyLanes,
+    /// Their pull on the dominant body itself.
+    center_pull: DVec3,
+}
+
+/// Moments kept: a tick's kick times for a few step counts and dominant bodies.
+const KICK_SLOTS: usize = 64;
+
+impl Default for KickCache {
+    fn default() -> Self {
+        Self {
+            slots: (0..KICK_SLOTS).map(|_| KickSlot::default()).collect(),
+        }
+    }
+}
+
+impl KickCache {
+    /// The pull of every body but `body` on a ship at `r` from it, `tau` seconds
+    /// into the tick, less the pull that accelerates `body` itself.
+    fn pull(&mut self, track: &BodyTrack, body: usize, tau: f64, r: DVec3) -> DVec3 {
+        let key = (body, tau.to_bits());
+        let hash = (key.1 ^ (key.1 >> 29) ^ (body as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        let slot = &mut self.slots[(hash >> 58) as usize % KICK_SLOTS];
+        if slot.key != Some(key) {
+            let mut positions = [DVec3::ZERO; MAX_BODIES];
+            track.positions_at_time(tau, &mut positions);
+            let positions = &positions[..track.bodies];
+            slot.center = positions[body];
+            slot.others.fill(positions, &track.gms, body);
+            slot.center_pull = slot.others.pull(slot.center);
+            slot.key = Some(key);
+        }
+        slot.others.pull(slot.center + r) - slot.center_pull
     }
 }

@@ -7,8 +7,17 @@
 //! a burn is exactly the rocket equation's, whatever the step. Every other ship
 //! coasts ([`super::coast`]): a few long, near-exact steps per tick at any warp.
 //! Landed ships and wrecks sit at a body-fixed point and turn with their body.
+//!
+//! Ships that need fine substeps fly in groups of [`LANES`], in lockstep: the
+//! gravity sum, most of a substep's work, runs for the whole group as vector
+//! instructions ([`galaxy_shared::physics::lanes`]), while each ship's own
+//! decisions (turning, burning, touching down) stay scalar. A ship's path is the
+//! same bit for bit whether it flies alone or in a group.
 
+use bevy::ecs::change_detection::{ContiguousComponentTicksMut, ContiguousMut, Tick};
+use bevy::ecs::query::QueryData;
 use bevy::prelude::*;
+use bevy::tasks::ComputeTaskPool;
 use galaxy_shared::components::{
     AngularVelocity, Attitude, Controls, FlightState, Fuel, HoldMode, Position, Ship, Throttle,
     Velocity, WheelMomentum,
@@ -18,17 +27,25 @@ use galaxy_shared::physics::attitude::{
 };
 use galaxy_shared::physics::compensated;
 use galaxy_shared::physics::gravity::dominant_body;
+use galaxy_shared::physics::lanes::{self, LANES, LaneGravity, LaneOblate, LaneVec};
 use galaxy_shared::physics::oblateness::j2_acceleration;
 use galaxy_shared::physics::rocket::burn;
 use glam::DVec3;
 
-use super::coast::{self, CoastSettings};
+use super::coast::{self, CoastSettings, KickCache};
 use crate::SimSystems;
 use crate::config::{Config, ShipSpec};
 use crate::gravity::BodyTrack;
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(FixedUpdate, integrate_ships.in_set(SimSystems::Ships));
+    app.register_required_components::<Ship, PositionCarry>()
+        .register_required_components::<Ship, DominantBody>()
+        .add_systems(
+            FixedUpdate,
+            (find_dominant_bodies, integrate_ships)
+                .chain()
+                .in_set(SimSystems::Ships),
+        );
 }
 
 /// Rounding carried by the compensated position sum of a ship.
@@ -39,6 +56,34 @@ pub struct PositionCarry(pub DVec3);
 /// altitude and orbital elements refer to it.
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DominantBody(pub usize);
+
+/// A ship's flight data: what the flight system reads and writes, declared once.
+#[derive(QueryData)]
+#[query_data(mutable, contiguous(mutable))]
+pub struct ShipFlight {
+    /// Barycentric position.
+    pub position: &'static mut Position,
+    /// Rounding carried by the position sum.
+    pub carry: &'static mut PositionCarry,
+    /// Barycentric velocity.
+    pub velocity: &'static mut Velocity,
+    /// Attitude.
+    pub attitude: &'static mut Attitude,
+    /// Body rates.
+    pub rate: &'static mut AngularVelocity,
+    /// Reaction-wheel momentum.
+    pub wheels: &'static mut WheelMomentum,
+    /// Propellant.
+    pub fuel: &'static mut Fuel,
+    /// Flying, landed or destroyed.
+    pub flight: &'static mut FlightState,
+    /// Dominant body at the tick's start.
+    pub dominant: &'static DominantBody,
+    /// Main-engine throttle.
+    pub throttle: &'static Throttle,
+    /// Rotation commands or hold mode.
+    pub controls: &'static Controls,
+}
 
 /// Everything one ship's flight changes, gathered from its components.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -70,126 +115,518 @@ pub struct Pilot {
 const SURFACE_LOOKAHEAD: f64 = 2.0;
 /// Most pieces a substep is split into near a surface.
 const MAX_SURFACE_PIECES: f64 = 256.0;
+/// Fewest ships per parallel task: enough to fill groups and share kick times.
+const MIN_CHUNK: usize = 256;
+/// Parallel tasks per thread, so the cores stay evenly loaded.
+const TASKS_PER_THREAD: usize = 4;
+
+/// Each ship's dominant body at the tick's start, once per tick: the flight, its
+/// hold modes and its J2 refer to it for the whole tick.
+fn find_dominant_bodies(
+    track: Res<BodyTrack>,
+    mut ships: Query<(&Position, &mut DominantBody), With<Ship>>,
+) {
+    if track.substeps() == 0 {
+        return;
+    }
+    ships.par_iter_mut().for_each(|(position, mut dominant)| {
+        let body = dominant_body(position.0, track.positions_at(0), &track.soi);
+        dominant.set_if_neq(DominantBody(body));
+    });
+}
 
 fn integrate_ships(
     track: Res<BodyTrack>,
     spec: Res<ShipSpec>,
     config: Res<Config>,
-    mut ships: Query<
-        (
-            &mut Position,
-            &mut PositionCarry,
-            &mut Velocity,
-            &mut Attitude,
-            &mut AngularVelocity,
-            &mut WheelMomentum,
-            &mut Fuel,
-            &mut FlightState,
-            &mut DominantBody,
-            &Throttle,
-            &Controls,
-        ),
-        With<Ship>,
-    >,
+    mut ships: Query<ShipFlight, With<Ship>>,
 ) {
     if track.substeps() == 0 {
         return;
     }
-    let settings = CoastSettings::from_config(&config);
-    ships.par_iter_mut().for_each(
-        |(
-            mut position,
-            mut carry,
-            mut velocity,
-            mut attitude,
-            mut rate,
-            mut wheels,
-            mut fuel,
-            mut flight,
-            mut dominant,
-            throttle,
-            controls,
-        )| {
-            let mut state = ShipState {
-                position: position.0,
-                carry: carry.0,
-                velocity: velocity.0,
-                rotation: RotationState {
-                    attitude: attitude.0,
-                    angular_velocity: rate.0,
-                    wheel_momentum: wheels.0,
-                },
-                fuel: fuel.0,
-                flight: *flight,
-            };
-            let pilot = Pilot {
-                throttle: throttle.0,
-                controls: *controls,
-            };
-            let dominant_index = dominant_body(state.position, track.positions_at(0), &track.soi);
-            fly(&mut state, pilot, dominant_index, &track, &spec, settings);
-            dominant.set_if_neq(DominantBody(dominant_index));
-            position.0 = state.position;
-            carry.0 = state.carry;
-            velocity.0 = state.velocity;
-            attitude.0 = state.rotation.attitude;
-            rate.0 = state.rotation.angular_velocity;
-            wheels.0 = state.rotation.wheel_momentum;
-            fuel.0 = state.fuel;
-            flight.set_if_neq(state.flight);
-        },
-    );
+    let course = Course {
+        track: &track,
+        spec: &spec,
+        settings: CoastSettings::from_config(&config),
+    };
+    let Ok(tables) = ships.contiguous_iter_mut() else {
+        error!("ship components are not stored densely; ships cannot be integrated");
+        return;
+    };
+    let pool = ComputeTaskPool::get();
+    let tasks = pool.thread_num().max(1) * TASKS_PER_THREAD;
+    for table in tables {
+        let chunk_len = table.throttle.len().div_ceil(tasks).max(MIN_CHUNK);
+        let mut flight = Tracked::new(table.flight);
+        let ships = ShipSlices {
+            position: ContiguousMut::split(table.position).0,
+            carry: ContiguousMut::split(table.carry).0,
+            velocity: ContiguousMut::split(table.velocity).0,
+            attitude: ContiguousMut::split(table.attitude).0,
+            rate: ContiguousMut::split(table.rate).0,
+            wheels: ContiguousMut::split(table.wheels).0,
+            fuel: ContiguousMut::split(table.fuel).0,
+            flight: flight.view(),
+            dominant: table.dominant,
+            throttle: table.throttle,
+            controls: table.controls,
+        };
+        pool.scope(|scope| {
+            let mut rest = ships;
+            while !rest.throttle.is_empty() {
+                let len = chunk_len.min(rest.throttle.len());
+                let (chunk, tail) = rest.split_at(len);
+                rest = tail;
+                scope.spawn(async move { fly_chunk(chunk, course) });
+            }
+        });
+    }
 }
 
-/// Flies one ship through every substep of `track`.
-pub fn fly(
-    state: &mut ShipState,
-    pilot: Pilot,
-    dominant: usize,
-    track: &BodyTrack,
-    spec: &ShipSpec,
+/// What every ship flies through this tick.
+#[derive(Clone, Copy)]
+struct Course<'a> {
+    track: &'a BodyTrack,
+    spec: &'a ShipSpec,
     settings: CoastSettings,
-) {
+}
+
+/// A component column whose change ticks are set only where a value really changes
+/// (the flight state: its changes are reported to players).
+struct Tracked<'w, T> {
+    values: &'w mut [T],
+    ticks: ContiguousComponentTicksMut<'w>,
+}
+
+impl<'w, T: PartialEq> Tracked<'w, T> {
+    fn new(column: ContiguousMut<'w, T>) -> Self {
+        let (values, ticks) = ContiguousMut::bypass_change_detection_split(column);
+        Self { values, ticks }
+    }
+
+    fn view(&mut self) -> TrackedSlice<'_, T> {
+        let now = self.ticks.this_run();
+        TrackedSlice {
+            values: &mut *self.values,
+            changed: self.ticks.changed_mut(),
+            now,
+        }
+    }
+}
+
+/// Part of a [`Tracked`] column.
+struct TrackedSlice<'a, T> {
+    values: &'a mut [T],
+    changed: &'a mut [Tick],
+    now: Tick,
+}
+
+impl<'a, T: PartialEq> TrackedSlice<'a, T> {
+    fn set_if_neq(&mut self, i: usize, value: T) {
+        if self.values[i] != value {
+            self.values[i] = value;
+            self.changed[i] = self.now;
+        }
+    }
+
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (values, values_tail) = self.values.split_at_mut(mid);
+        let (changed, changed_tail) = self.changed.split_at_mut(mid);
+        (
+            Self {
+                values,
+                changed,
+                now: self.now,
+            },
+            Self {
+                values: values_tail,
+                changed: changed_tail,
+                now: self.now,
+            },
+        )
+    }
+}
+
+/// The [`ShipFlight`] columns of some ships of one table.
+struct ShipSlices<'a> {
+    position: &'a mut [Position],
+    carry: &'a mut [PositionCarry],
+    velocity: &'a mut [Velocity],
+    attitude: &'a mut [Attitude],
+    rate: &'a mut [AngularVelocity],
+    wheels: &'a mut [WheelMomentum],
+    fuel: &'a mut [Fuel],
+    flight: TrackedSlice<'a, FlightState>,
+    dominant: &'a [DominantBody],
+    throttle: &'a [Throttle],
+    controls: &'a [Controls],
+}
+
+impl<'a> ShipSlices<'a> {
+    /// The first `mid` ships and the rest.
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (position, position_tail) = self.position.split_at_mut(mid);
+        let (carry, carry_tail) = self.carry.split_at_mut(mid);
+        let (velocity, velocity_tail) = self.velocity.split_at_mut(mid);
+        let (attitude, attitude_tail) = self.attitude.split_at_mut(mid);
+        let (rate, rate_tail) = self.rate.split_at_mut(mid);
+        let (wheels, wheels_tail) = self.wheels.split_at_mut(mid);
+        let (fuel, fuel_tail) = self.fuel.split_at_mut(mid);
+        let (flight, flight_tail) = self.flight.split_at(mid);
+        let (dominant, dominant_tail) = self.dominant.split_at(mid);
+        let (throttle, throttle_tail) = self.throttle.split_at(mid);
+        let (controls, controls_tail) = self.controls.split_at(mid);
+        (
+            Self {
+                position,
+                carry,
+                velocity,
+                attitude,
+                rate,
+                wheels,
+                fuel,
+                flight,
+                dominant,
+                throttle,
+                controls,
+            },
+            Self {
+                position: position_tail,
+                carry: carry_tail,
+                velocity: velocity_tail,
+                attitude: attitude_tail,
+                rate: rate_tail,
+                wheels: wheels_tail,
+                fuel: fuel_tail,
+                flight: flight_tail,
+                dominant: dominant_tail,
+                throttle: throttle_tail,
+                controls: controls_tail,
+            },
+        )
+    }
+
+    /// Ship `i`'s flight through this tick, from its components.
+    fn flier(&self, i: usize, settings: CoastSettings) -> Flier {
+        let state = ShipState {
+            position: self.position[i].0,
+            carry: self.carry[i].0,
+            velocity: self.velocity[i].0,
+            rotation: RotationState {
+                attitude: self.attitude[i].0,
+                angular_velocity: self.rate[i].0,
+                wheel_momentum: self.wheels[i].0,
+            },
+            fuel: self.fuel[i].0,
+            flight: self.flight.values[i],
+        };
+        let pilot = Pilot {
+            throttle: self.throttle[i].0,
+            controls: self.controls[i],
+        };
+        Flier::new(state, pilot, self.dominant[i].0, settings)
+    }
+
+    /// Writes ship `i`'s flight back into its components.
+    fn store(&mut self, i: usize, flier: &Flier) {
+        let state = &flier.state;
+        self.position[i].0 = state.position;
+        self.carry[i].0 = state.carry;
+        self.velocity[i].0 = state.velocity;
+        self.attitude[i].0 = state.rotation.attitude;
+        self.rate[i].0 = state.rotation.angular_velocity;
+        self.wheels[i].0 = state.rotation.wheel_momentum;
+        self.fuel[i].0 = state.fuel;
+        self.flight.set_if_neq(i, state.flight);
+    }
+}
+
+/// Flies the ships of one chunk through the tick: each alone until it needs a fine
+/// substep, then those that do in groups.
+fn fly_chunk(mut ships: ShipSlices, course: Course) {
+    let mut kicks = KickCache::default();
+    let mut waiting: Vec<(usize, Flier)> = Vec::new();
+    for i in 0..ships.throttle.len() {
+        let mut flier = ships.flier(i, course.settings);
+        flier.request = flier.advance(course, &mut kicks);
+        if flier.request == Request::Done {
+            ships.store(i, &flier);
+        } else {
+            waiting.push((i, flier));
+        }
+    }
+    for group in waiting.chunks_mut(LANES) {
+        if group.len() * 2 < LANES {
+            for (_, flier) in group.iter_mut() {
+                flier.finish(course, &mut kicks);
+            }
+        } else {
+            fly_group(group, course, &mut kicks);
+        }
+    }
+    for (i, flier) in &waiting {
+        ships.store(*i, flier);
+    }
+}
+
+/// Flies up to [`LANES`] ships in lockstep to the end of the tick: at each substep
+/// boundary, the lanes waiting there have their gravity summed together.
+fn fly_group(group: &mut [(usize, Flier)], course: Course, kicks: &mut KickCache) {
+    let Course { track, spec, .. } = course;
     let h = track.substep;
-    let n = track.substeps();
-    let mut accel = None;
-    let mut k = 0;
-    // Cleared once coasting declines: the ship takes fine substeps to the tick's end.
-    let mut may_coast = settings.enabled;
-    while k < n {
-        match state.flight {
-            FlightState::Destroyed { body, offset } => {
-                // A wreck does nothing but turn with its body: straight to the end.
-                rest_on(state, body, offset, track, k, n);
-                k = n;
-                continue;
-            }
-            FlightState::Landed { body, offset } => {
-                rotate(state, pilot, dominant, track, k, spec, h);
-                if !lifts_off(state, pilot, body, offset, track, k, spec) {
-                    rest_on(state, body, offset, track, k, k + 1);
-                    k += 1;
-                    continue;
+    let mut oblate = oblate_lanes(group, track);
+    loop {
+        let Some(k) = group
+            .iter()
+            .filter(|(_, flier)| flier.request != Request::Done)
+            .map(|(_, flier)| flier.cursor.k)
+            .min()
+        else {
+            return;
+        };
+        let due = |flier: &Flier, wanted: Request| flier.cursor.k == k && flier.request == wanted;
+        if group.iter().any(|(_, flier)| due(flier, Request::Gravity)) {
+            let gravity = group_gravity(group, track.positions_at(k), track, &mut oblate);
+            for (lane, (_, flier)) in group.iter_mut().enumerate() {
+                if due(flier, Request::Gravity) {
+                    flier.cursor.gravity = Some(Gravity::lane(&gravity, lane));
+                    flier.request = flier.advance(course, kicks);
                 }
-                state.flight = FlightState::Flying;
-                accel = None;
             }
-            FlightState::Flying => {
-                if may_coast && pilot.coasts(state, dominant, track, k, spec) {
-                    let reached = coast::coast(state, dominant, k, track, settings);
-                    if reached > k {
-                        k = reached;
-                        accel = None;
-                        continue;
-                    }
-                    may_coast = false;
-                }
-                rotate(state, pilot, dominant, track, k, spec, h);
+            continue;
+        }
+        let mut kicked = [None; LANES];
+        for (lane, (_, flier)) in group.iter_mut().enumerate() {
+            if let Request::Kick { accel, dv } = flier.request
+                && flier.cursor.k == k
+            {
+                kick_drift(&mut flier.state, accel, dv, h);
+                kicked[lane] = Some(dv);
             }
         }
-        let dv = engine_delta_v(state, pilot.throttle, spec, h);
-        accel = fly_substep(state, accel, dv, dominant, track, k, spec);
-        k += 1;
+        let end = Instant::at(track, k + 1);
+        let gravity = group_gravity(group, end.positions, track, &mut oblate);
+        for (lane, (_, flier)) in group.iter_mut().enumerate() {
+            if let Some(dv) = kicked[lane] {
+                let contact = Contact {
+                    dominant: flier.dominant,
+                    track,
+                    spec,
+                };
+                flier.cursor.gravity =
+                    contact.settle(&mut flier.state, Gravity::lane(&gravity, lane), dv, h, &end);
+                flier.cursor.k = k + 1;
+                flier.request = flier.advance(course, kicks);
+            }
+        }
+    }
+}
+
+/// Gravity on every ship of `group` from the bodies at `centers`; `oblate` holds
+/// each lane's dominant body, as [`oblate_lanes`] filled it.
+fn group_gravity(
+    group: &[(usize, Flier)],
+    centers: &[DVec3],
+    track: &BodyTrack,
+    oblate: &mut LaneOblate,
+) -> LaneGravity {
+    let mut at = LaneVec::default();
+    for lane in 0..LANES {
+        // Lanes past the group's end repeat its first ship, so every lane is finite.
+        let (_, flier) = &group[if lane < group.len() { lane } else { 0 }];
+        at.set(lane, flier.state.position);
+        oblate
+            .relative
+            .set(lane, flier.state.position - centers[flier.dominant]);
+    }
+    lanes::gravity(&at, centers, &track.gms, &track.radii, oblate)
+}
+
+/// The dominant body of each ship of `group` as its lane's oblate body.
+fn oblate_lanes(group: &[(usize, Flier)], track: &BodyTrack) -> LaneOblate {
+    let mut oblate = LaneOblate::default();
+    for lane in 0..LANES {
+        let (_, flier) = &group[if lane < group.len() { lane } else { 0 }];
+        let body = flier.dominant;
+        oblate.pole.set(lane, track.poles[body]);
+        oblate.mu[lane] = track.gms[body];
+        oblate.j2_r2[lane] = track.j2_r2[body];
+    }
+    oblate
+}
+
+/// Gravity at a ship: the bodies' pull and its nearest surface.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Gravity {
+    accel: DVec3,
+    nearest: usize,
+    altitude: f64,
+}
+
+impl Gravity {
+    /// Lane `lane` of a group's gravity.
+    fn lane(gravity: &LaneGravity, lane: usize) -> Self {
+        Self {
+            accel: gravity.accel.get(lane),
+            nearest: gravity.nearest[lane],
+            altitude: gravity.altitude[lane],
+        }
+    }
+}
+
+/// What a ship needs next to go on through the tick.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Request {
+    /// Nothing: it has reached the tick's end.
+    Done,
+    /// Gravity at its position at the cursor's boundary.
+    Gravity,
+    /// A plain fine substep from the cursor's boundary: kick and drift, gravity at
+    /// the end, kick.
+    Kick {
+        /// Gravity at the start.
+        accel: DVec3,
+        /// The engine's delta-v over the substep.
+        dv: DVec3,
+    },
+}
+
+/// Where a ship's flight through the tick stands.
+#[derive(Clone, Copy, Debug)]
+struct Cursor {
+    /// The substep boundary it has reached.
+    k: usize,
+    /// Gravity at its position at `k`, once known.
+    gravity: Option<Gravity>,
+    /// Cleared once coasting declines: fine substeps to the tick's end.
+    may_coast: bool,
+}
+
+/// One ship on its way through a tick.
+#[derive(Clone, Copy, Debug)]
+struct Flier {
+    state: ShipState,
+    pilot: Pilot,
+    dominant: usize,
+    cursor: Cursor,
+    request: Request,
+}
+
+impl Flier {
+    fn new(state: ShipState, pilot: Pilot, dominant: usize, settings: CoastSettings) -> Self {
+        Self {
+            state,
+            pilot,
+            dominant,
+            cursor: Cursor {
+                k: 0,
+                gravity: None,
+                may_coast: settings.enabled,
+            },
+            request: Request::Done,
+        }
+    }
+
+    /// Flies on alone to the tick's end, serving its own requests.
+    fn finish(&mut self, course: Course, kicks: &mut KickCache) {
+        let Course { track, spec, .. } = course;
+        let h = track.substep;
+        loop {
+            let k = self.cursor.k;
+            match self.request {
+                Request::Done => return,
+                Request::Gravity => {
+                    self.cursor.gravity = Some(gravity_at(
+                        self.state.position,
+                        track.positions_at(k),
+                        self.dominant,
+                        track,
+                    ));
+                }
+                Request::Kick { accel, dv } => {
+                    kick_drift(&mut self.state, accel, dv, h);
+                    let end = Instant::at(track, k + 1);
+                    let gravity =
+                        gravity_at(self.state.position, end.positions, self.dominant, track);
+                    let contact = Contact {
+                        dominant: self.dominant,
+                        track,
+                        spec,
+                    };
+                    self.cursor.gravity = contact.settle(&mut self.state, gravity, dv, h, &end);
+                    self.cursor.k = k + 1;
+                }
+            }
+            self.request = self.advance(course, kicks);
+        }
+    }
+
+    /// Flies on until the ship needs gravity or a plain fine substep, or the tick ends.
+    fn advance(&mut self, course: Course, kicks: &mut KickCache) -> Request {
+        let Course {
+            track,
+            spec,
+            settings,
+        } = course;
+        let h = track.substep;
+        let n = track.substeps();
+        let (state, pilot, dominant) = (&mut self.state, self.pilot, self.dominant);
+        let cursor = &mut self.cursor;
+        while cursor.k < n {
+            let k = cursor.k;
+            let start = match state.flight {
+                FlightState::Destroyed { body, offset } => {
+                    // A wreck does nothing but turn with its body: straight to the end.
+                    rest_on(state, body, offset, track, k, n);
+                    cursor.k = n;
+                    continue;
+                }
+                FlightState::Landed { body, offset } => {
+                    rotate(state, pilot, dominant, track, k, spec, h);
+                    if !lifts_off(state, pilot, body, offset, track, k, spec) {
+                        rest_on(state, body, offset, track, k, k + 1);
+                        cursor.k = k + 1;
+                        continue;
+                    }
+                    state.flight = FlightState::Flying;
+                    gravity_at(state.position, track.positions_at(k), dominant, track)
+                }
+                FlightState::Flying => {
+                    if cursor.may_coast && pilot.coasts(state, dominant, track, k, spec) {
+                        let reached = coast::coast(state, dominant, k, track, settings, kicks);
+                        if reached > k {
+                            cursor.k = reached;
+                            cursor.gravity = None;
+                            continue;
+                        }
+                        cursor.may_coast = false;
+                    }
+                    let Some(start) = cursor.gravity else {
+                        return Request::Gravity;
+                    };
+                    rotate(state, pilot, dominant, track, k, spec, h);
+                    start
+                }
+            };
+            let dv = engine_delta_v(state, pilot.throttle, spec, h);
+            let closing =
+                (state.velocity - track.velocities_at(k)[start.nearest]).length() + dv.length();
+            let travel = closing * h * SURFACE_LOOKAHEAD;
+            if start.altitude > travel {
+                return Request::Kick {
+                    accel: start.accel,
+                    dv,
+                };
+            }
+            let contact = Contact {
+                dominant,
+                track,
+                spec,
+            };
+            cursor.gravity = contact.near_surface(state, start, dv, k, travel);
+            cursor.k = k + 1;
+        }
+        Request::Done
     }
 }
 
@@ -223,8 +660,13 @@ impl Pilot {
         spec: &ShipSpec,
     ) -> bool {
         let thrusting = self.throttle > 0.0 && state.fuel > 0.0;
-        let goal = self.goal(state, dominant, track, k);
-        !thrusting && at_rest(&state.rotation, goal, &spec.attitude, state.fuel)
+        !thrusting
+            && at_rest(
+                &state.rotation,
+                self.goal(state, dominant, track, k),
+                &spec.attitude,
+                state.fuel,
+            )
     }
 }
 
@@ -307,14 +749,9 @@ fn engine_delta_v(state: &mut ShipState, throttle: f64, spec: &ShipSpec, h: f64)
 }
 
 /// Gravity at `position` (point masses, plus the J2 of `dominant`) and the body
-/// whose surface is nearest, with its altitude.
+/// whose surface is nearest, with its altitude: one lane of [`group_gravity`].
 #[inline]
-fn gravity_and_nearest(
-    position: DVec3,
-    bodies: &[DVec3],
-    dominant: usize,
-    track: &BodyTrack,
-) -> (DVec3, usize, f64) {
+fn gravity_at(position: DVec3, bodies: &[DVec3], dominant: usize, track: &BodyTrack) -> Gravity {
     let mut accel = DVec3::ZERO;
     let (mut nearest, mut altitude) = (0, f64::INFINITY);
     for (b, ((&center, &gm), &radius)) in
@@ -338,60 +775,19 @@ fn gravity_and_nearest(
             j2_r2,
         );
     }
-    (accel, nearest, altitude)
+    Gravity {
+        accel,
+        nearest,
+        altitude,
+    }
 }
 
-/// One substep of translation; returns the acceleration at its end for reuse.
-fn fly_substep(
-    state: &mut ShipState,
-    accel: Option<DVec3>,
-    dv: DVec3,
-    dominant: usize,
-    track: &BodyTrack,
-    k: usize,
-    spec: &ShipSpec,
-) -> Option<DVec3> {
-    let h = track.substep;
-    let (start_accel, nearest, altitude) =
-        gravity_and_nearest(state.position, track.positions_at(k), dominant, track);
-    let start_accel = accel.unwrap_or(start_accel);
-    let closing = (state.velocity - track.velocities_at(k)[nearest]).length() + dv.length();
-    let travel = closing * h * SURFACE_LOOKAHEAD;
-    let contact = Contact {
-        dominant,
-        track,
-        spec,
-    };
-    if altitude > travel {
-        let end = Instant {
-            tau: (k + 1) as f64 * h,
-            positions: track.positions_at(k + 1),
-            velocities: track.velocities_at(k + 1),
-        };
-        return contact.kick_drift_kick(state, start_accel, dv, h, &end);
-    }
-    // Close to a surface: split the substep so the touchdown speed is resolved.
-    let pieces = (travel / altitude.max(1.0))
-        .clamp(1.0, MAX_SURFACE_PIECES)
-        .ceil() as usize;
-    let (mut positions, mut velocities) = (
-        Vec::with_capacity(track.bodies),
-        Vec::with_capacity(track.bodies),
-    );
-    let mut piece_accel = start_accel;
-    for piece in 1..=pieces {
-        let fraction = piece as f64 / pieces as f64;
-        track.interpolate(k, fraction, &mut positions, &mut velocities);
-        let end = Instant {
-            tau: (k as f64 + fraction) * h,
-            positions: &positions,
-            velocities: &velocities,
-        };
-        let h_piece = h / pieces as f64;
-        piece_accel =
-            contact.kick_drift_kick(state, piece_accel, dv / pieces as f64, h_piece, &end)?;
-    }
-    Some(piece_accel)
+/// The first half of a fine substep: half the kick with half the engine's
+/// delta-v, then the drift.
+#[inline]
+fn kick_drift(state: &mut ShipState, start_accel: DVec3, dv: DVec3, h: f64) {
+    state.velocity += start_accel * (0.5 * h) + dv * 0.5;
+    compensated::add_vec(&mut state.position, &mut state.carry, state.velocity * h);
 }
 
 /// The bodies at one moment of the tick.
@@ -402,6 +798,17 @@ struct Instant<'a> {
     velocities: &'a [DVec3],
 }
 
+impl<'a> Instant<'a> {
+    /// Substep boundary `k`.
+    fn at(track: &'a BodyTrack, k: usize) -> Self {
+        Self {
+            tau: k as f64 * track.substep,
+            positions: track.positions_at(k),
+            velocities: track.velocities_at(k),
+        }
+    }
+}
+
 /// What a fine step needs to find and settle a touchdown.
 struct Contact<'a> {
     dominant: usize,
@@ -410,23 +817,60 @@ struct Contact<'a> {
 }
 
 impl Contact<'_> {
-    /// Kick-drift-kick to the bodies at `end`; `None` when the ship touched a surface.
-    fn kick_drift_kick(
+    /// Substep `k` close to a surface, split into pieces so the touchdown speed is
+    /// resolved; the gravity at its end, `None` when the ship touched the surface.
+    fn near_surface(
         &self,
         state: &mut ShipState,
-        start_accel: DVec3,
+        start: Gravity,
+        dv: DVec3,
+        k: usize,
+        travel: f64,
+    ) -> Option<Gravity> {
+        let track = self.track;
+        let h = track.substep;
+        let pieces = (travel / start.altitude.max(1.0))
+            .clamp(1.0, MAX_SURFACE_PIECES)
+            .ceil() as usize;
+        let (mut positions, mut velocities) = (
+            Vec::with_capacity(track.bodies),
+            Vec::with_capacity(track.bodies),
+        );
+        let h_piece = h / pieces as f64;
+        let dv_piece = dv / pieces as f64;
+        let mut gravity = start;
+        for piece in 1..=pieces {
+            let fraction = piece as f64 / pieces as f64;
+            track.interpolate(k, fraction, &mut positions, &mut velocities);
+            let end = Instant {
+                tau: (k as f64 + fraction) * h,
+                positions: &positions,
+                velocities: &velocities,
+            };
+            kick_drift(state, gravity.accel, dv_piece, h_piece);
+            let end_gravity = gravity_at(state.position, end.positions, self.dominant, track);
+            gravity = self.settle(state, end_gravity, dv_piece, h_piece, &end)?;
+        }
+        Some(gravity)
+    }
+
+    /// The second half of a fine substep ending at `end`, where the ship feels
+    /// `gravity`: the closing kick, or the touchdown when it is below the nearest
+    /// surface. Returns the gravity to start the next substep with, `None` when the
+    /// ship touched down.
+    fn settle(
+        &self,
+        state: &mut ShipState,
+        gravity: Gravity,
         dv: DVec3,
         h: f64,
         end: &Instant,
-    ) -> Option<DVec3> {
-        state.velocity += start_accel * (0.5 * h) + dv * 0.5;
-        compensated::add_vec(&mut state.position, &mut state.carry, state.velocity * h);
-        let (end_accel, nearest, altitude) =
-            gravity_and_nearest(state.position, end.positions, self.dominant, self.track);
-        state.velocity += end_accel * (0.5 * h) + dv * 0.5;
-        if altitude >= 0.0 {
-            return Some(end_accel);
+    ) -> Option<Gravity> {
+        state.velocity += gravity.accel * (0.5 * h) + dv * 0.5;
+        if gravity.altitude >= 0.0 {
+            return Some(gravity);
         }
+        let nearest = gravity.nearest;
         let center = end.positions[nearest];
         let outward = (state.position - center).normalize_or_zero();
         let surface = outward * self.track.radii[nearest];
@@ -435,7 +879,7 @@ impl Contact<'_> {
         let relative = state.velocity - ground;
         if relative.dot(outward) >= 0.0 {
             // Leaving the surface (a lift-off in progress): not a contact.
-            return Some(end_accel);
+            return Some(gravity);
         }
         let offset = self.track.orientation_at(nearest, end.tau).inverse() * surface;
         state.flight = if relative.length() <= self.spec.landing_speed {

@@ -5,6 +5,8 @@ mod commands;
 pub mod flight;
 pub mod spawn;
 
+use std::sync::Arc;
+
 use bevy::prelude::*;
 
 pub use commands::{ShipAction, ShipCommand, ShipCommandStats, ShipEvent, ShipEventKind};
@@ -15,11 +17,16 @@ pub struct Owner {
     /// Player id (the netcode client id).
     pub player: u64,
     /// Player name, for admin commands and logs.
-    pub name: String,
+    pub name: Arc<str>,
 }
 
+/// A ship's name, shared (not copied) with snapshots.
+#[derive(Component, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShipName(pub Arc<str>);
+
 pub(super) fn plugin(app: &mut App) {
-    app.add_plugins((spawn::plugin, commands::plugin, flight::plugin));
+    app.register_required_components::<galaxy_shared::components::Ship, ShipName>()
+        .add_plugins((spawn::plugin, commands::plugin, flight::plugin));
 }
 
 /// The word for a flight state in admin replies and metric labels.

@@ -9,6 +9,7 @@ use galaxy_shared::physics::orbit::circular_speed;
 use glam::{DQuat, DVec3};
 use std::f64::consts::TAU;
 
+use super::ShipName;
 use super::flight::{DominantBody, PositionCarry};
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
@@ -94,7 +95,7 @@ fn spawn_orbit(
 /// A ship entity's components in `slot` with a full tank, engine cut, holding still.
 pub fn ship_bundle(name: String, slot: OrbitSlot, spec: &ShipSpec) -> impl Bundle {
     (
-        Name::new(name),
+        ShipName(name.into()),
         Ship,
         Position(slot.position),
         PositionCarry::default(),

@@ -4,6 +4,7 @@
 
 mod bodies;
 mod harness;
+mod lanes;
 mod ships;
 mod surface;
 mod tick;

@@ -9,7 +9,7 @@ use galaxy_shared::components::{
     AngularVelocity, Attitude, Controls, FlightState, Fuel, HoldMode, Position, Velocity,
     WheelMomentum,
 };
-use galaxy_shared::physics::attitude::pointing_error;
+use galaxy_shared::physics::attitude::{MAX_SPIN_RATE, pointing_error};
 use galaxy_shared::physics::rocket::delta_v;
 use glam::{DQuat, DVec3};
 
@@ -152,6 +152,32 @@ fn prograde_hold_converges_within_a_minute() {
     assert!(error < 1.0, "still {error:.2}° off prograde after 60 s");
     let rate = sim.get::<AngularVelocity>(ship).0.length();
     assert!(rate < 0.01, "still turning at {rate} rad/s");
+}
+
+#[test]
+fn a_rotation_command_held_through_warp_spins_no_faster_than_the_cap() {
+    // Full torque on two axes for three hours of game time: unchecked, the spin
+    // grows until the gyroscopic term overflows and the attitude turns to NaN.
+    let mut sim = Sim::new(config(&[]));
+    let ship = sim.spawn(sim.orbit_slot("Earth", ALTITUDE, 0.0));
+    sim.command(
+        ship,
+        ShipAction::Controls(Controls::Rates(DVec3::new(1.0, -1.0, 0.0))),
+    );
+    sim.set_time_scale(100.0);
+    sim.run_for(3.0 * 3_600.0);
+    let rate = sim.get::<AngularVelocity>(ship).0;
+    let attitude = sim.get::<Attitude>(ship).0;
+    assert!(
+        rate.is_finite() && attitude.is_finite(),
+        "spun into {rate} / {attitude}"
+    );
+    assert!(
+        rate.length() <= MAX_SPIN_RATE * (1.0 + 1e-12),
+        "spins at {} rad/s",
+        rate.length()
+    );
+    assert!((attitude.length() - 1.0).abs() < 1e-9);
 }
 
 #[test]

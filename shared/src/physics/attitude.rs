@@ -70,6 +70,11 @@ const UNLOAD_GAIN: f64 = 0.05;
 const UNLOAD_RCS_SHARE: f64 = 0.25;
 /// RCS commands below this fraction of their limit are not fired (deadband).
 const RCS_DEADBAND: f64 = 1e-3;
+/// Fastest the hull may spin (rad/s), about one turn in six seconds. A held rotation
+/// command (or a hostile one) would otherwise spin the hull up without end, and the
+/// explicit gyroscopic term at a one-second substep grows a fast spin until it
+/// overflows to NaN.
+pub const MAX_SPIN_RATE: f64 = 1.0;
 /// Body rates below this (rad/s) count as stopped when the goal is to stop: a
 /// drift of half a degree a day, and a ship that stops turning can coast.
 const REST_RATE: f64 = 1e-7;
@@ -126,7 +131,8 @@ pub fn step_rotation(
         dt,
     );
     let net = actuation.wheels + actuation.rcs - gyroscopic;
-    state.angular_velocity += net / inertia * dt;
+    state.angular_velocity =
+        (state.angular_velocity + net / inertia * dt).clamp_length_max(MAX_SPIN_RATE);
     if goal == RotationGoal::Rate(DVec3::ZERO) && state.angular_velocity.length() < REST_RATE {
         state.angular_velocity = DVec3::ZERO;
     }

@@ -10,6 +10,7 @@ pub mod compensated;
 pub mod gravity;
 pub mod integrator;
 pub mod kepler;
+pub mod lanes;
 pub mod oblateness;
 pub mod orbit;
 #[cfg(test)]
