@@ -85,7 +85,13 @@ fn take_requested_snapshot(
         return;
     }
     requests.due = false;
-    let snapshot = world::capture(&clock, &bodies, rng.as_deref(), ships.iter());
+    let snapshot = world::capture(
+        &clock,
+        &bodies,
+        rng.as_deref(),
+        ships.iter(),
+        writer.spare_ships(),
+    );
     writer.submit(snapshot, std::mem::take(&mut requests.waiters));
 }
 
@@ -104,7 +110,13 @@ fn take_final_snapshot(
         return;
     }
     info!(tick = clock.tick, "stopping: taking the final snapshot");
-    let snapshot = world::capture(&clock, &bodies, rng.as_deref(), ships.iter());
+    let snapshot = world::capture(
+        &clock,
+        &bodies,
+        rng.as_deref(),
+        ships.iter(),
+        writer.spare_ships(),
+    );
     writer.submit(snapshot, std::mem::take(&mut requests.waiters));
 }
 

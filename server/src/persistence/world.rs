@@ -33,14 +33,17 @@ pub(super) type ShipData = (
     &'static DominantBody,
 );
 
-/// Copies the world into a snapshot (done on the tick thread, between ticks).
+/// Copies the world into a snapshot (done on the tick thread, between ticks), its
+/// ships into `records` (emptied, and reused for its room).
 pub(super) fn capture<'a>(
     clock: &SimClock,
     bodies: &Bodies,
     spawn_rng: Option<&SpawnRng>,
     ships: impl ExactSizeIterator<Item = bevy::ecs::query::QueryItem<'a, 'a, ShipData>>,
+    mut records: Vec<ShipRecord>,
 ) -> WorldSnapshot {
-    let mut records = Vec::with_capacity(ships.len());
+    records.clear();
+    records.reserve(ships.len());
     for (name, owner, p, carry, v, attitude, rate, wheels, fuel, throttle, controls, flight, dom) in
         ships
     {
@@ -79,6 +82,15 @@ pub(super) fn capture<'a>(
 /// Captures a whole world (for tests, benchmarks and tools); fails when it is not a
 /// server world (no clock or bodies).
 pub fn capture_world(world: &mut World) -> Result<WorldSnapshot, String> {
+    capture_world_into(world, Vec::new())
+}
+
+/// [`capture_world`] into the room of `records`, as the server reuses an encoded
+/// snapshot's ship list.
+pub fn capture_world_into(
+    world: &mut World,
+    records: Vec<ShipRecord>,
+) -> Result<WorldSnapshot, String> {
     let mut state: SystemState<(
         Res<SimClock>,
         Res<Bodies>,
@@ -86,7 +98,13 @@ pub fn capture_world(world: &mut World) -> Result<WorldSnapshot, String> {
         Query<ShipData, With<Ship>>,
     )> = SystemState::new(world);
     let (clock, bodies, rng, ships) = state.get(world).map_err(|e| e.to_string())?;
-    Ok(capture(&clock, &bodies, rng.as_deref(), ships.iter()))
+    Ok(capture(
+        &clock,
+        &bodies,
+        rng.as_deref(),
+        ships.iter(),
+        records,
+    ))
 }
 
 /// Why a snapshot does not fit this server.

@@ -3,7 +3,9 @@
 //!
 //! Only the newest snapshot waits: a capture that arrives while an older one is still
 //! pending replaces it (its waiters move over), so memory stays bounded however long
-//! the database is gone. The tick never waits on the writer.
+//! the database is gone. The tick never waits on the writer. Once encoded, a
+//! snapshot's ship list goes back, emptied, for the next capture to fill: at 100k
+//! ships that saves the tick allocating (and faulting in) 25 MB each time.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,7 +16,7 @@ use bevy::prelude::Resource;
 use metrics::{counter, gauge, histogram};
 use tokio::sync::Notify;
 
-use super::format::{EncodedSnapshot, WorldSnapshot};
+use super::format::{EncodedSnapshot, ShipRecord, WorldSnapshot};
 use super::store::{self, FAIL_WRITES_FROM_ENV};
 use crate::bridge::Bridge;
 use crate::db::Db;
@@ -62,6 +64,8 @@ struct Slot {
 
 struct Shared {
     slot: Mutex<Slot>,
+    /// An encoded snapshot's emptied ship list, for the next capture.
+    spare_ships: Mutex<Vec<ShipRecord>>,
     wake: Notify,
     urgent: AtomicBool,
     attempts: AtomicU64,
@@ -83,6 +87,7 @@ impl SnapshotWriter {
     ) -> Self {
         let shared = Arc::new(Shared {
             slot: Mutex::default(),
+            spare_ships: Mutex::default(),
             wake: Notify::new(),
             urgent: AtomicBool::new(false),
             attempts: AtomicU64::new(0),
@@ -119,6 +124,17 @@ impl SnapshotWriter {
         slot.pending = Some(Pending { snapshot, waiters });
         drop(slot);
         self.shared.wake.notify_one();
+    }
+
+    /// An empty ship list to capture into, with the room of an earlier one.
+    pub fn spare_ships(&self) -> Vec<ShipRecord> {
+        std::mem::take(
+            &mut *self
+                .shared
+                .spare_ships
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     /// Whether nothing waits and nothing is being written.
@@ -245,10 +261,20 @@ impl Task {
     ) -> Result<((EncodedSnapshot, Duration), Vec<SnapshotDone>), ()> {
         let Pending { snapshot, waiters } = pending;
         let started = Instant::now();
-        let encoded = tokio::task::spawn_blocking(move || snapshot.encode())
-            .await
-            .map_err(|e| format!("the encoder stopped: {e}"))
-            .and_then(|r| r.map_err(|e| format!("cannot encode the snapshot: {e}")));
+        let shared = self.shared.clone();
+        let encoded = tokio::task::spawn_blocking(move || {
+            let encoded = snapshot.encode();
+            let mut ships = snapshot.ships;
+            ships.clear();
+            *shared
+                .spare_ships
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = ships;
+            encoded
+        })
+        .await
+        .map_err(|e| format!("the encoder stopped: {e}"))
+        .and_then(|r| r.map_err(|e| format!("cannot encode the snapshot: {e}")));
         match encoded {
             Ok(encoded) => Ok(((encoded, started.elapsed()), waiters)),
             Err(reason) => {

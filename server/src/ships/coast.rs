@@ -267,6 +267,8 @@ impl Frame {
 /// body's own acceleration summed, once per moment instead of once per ship.
 pub struct KickCache {
     slots: Vec<KickSlot>,
+    /// The slot the next new moment takes.
+    next: usize,
 }
 
 /// The other bodies at one moment, as seen from one dominant body.
@@ -282,13 +284,15 @@ struct KickSlot {
     center_pull: DVec3,
 }
 
-/// Moments kept: a tick's kick times for a few step counts and dominant bodies.
-const KICK_SLOTS: usize = 64;
+/// Moments kept: a ship's kick times through one tick (three a step) for a few
+/// step counts and dominant bodies.
+const KICK_SLOTS: usize = 48;
 
 impl Default for KickCache {
     fn default() -> Self {
         Self {
             slots: (0..KICK_SLOTS).map(|_| KickSlot::default()).collect(),
+            next: 0,
         }
     }
 }
@@ -297,19 +301,26 @@ impl KickCache {
     /// The pull of every body but `body` on a ship at `r` from it, `tau` seconds
     /// into the tick, less the pull that accelerates `body` itself.
     fn pull(&mut self, track: &BodyTrack, body: usize, tau: f64, r: DVec3) -> DVec3 {
-        let key = (body, tau.to_bits());
-        let hash = (key.1 ^ (key.1 >> 29) ^ (body as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
-            .wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        let slot = &mut self.slots[(hash >> 58) as usize % KICK_SLOTS];
-        if slot.key != Some(key) {
-            let mut positions = [DVec3::ZERO; MAX_BODIES];
-            track.positions_at_time(tau, &mut positions);
-            let positions = &positions[..track.bodies];
-            slot.center = positions[body];
-            slot.others.fill(positions, &track.gms, body);
-            slot.center_pull = slot.others.pull(slot.center);
-            slot.key = Some(key);
-        }
+        let key = Some((body, tau.to_bits()));
+        let index = match self.slots.iter().position(|slot| slot.key == key) {
+            Some(index) => index,
+            None => {
+                // The oldest moment makes room: ships fly one after another, each
+                // through the same moments in the same order.
+                let index = self.next;
+                self.next = (self.next + 1) % KICK_SLOTS;
+                let slot = &mut self.slots[index];
+                let mut positions = [DVec3::ZERO; MAX_BODIES];
+                track.positions_at_time(tau, &mut positions);
+                let positions = &positions[..track.bodies];
+                slot.center = positions[body];
+                slot.others.fill(positions, &track.gms, body);
+                slot.center_pull = slot.others.pull(slot.center);
+                slot.key = key;
+                index
+            }
+        };
+        let slot = &self.slots[index];
         slot.others.pull(slot.center + r) - slot.center_pull
     }
 }

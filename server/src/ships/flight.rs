@@ -341,31 +341,39 @@ impl<'a> ShipSlices<'a> {
     }
 }
 
-/// Flies the ships of one chunk through the tick: each alone until it needs a fine
-/// substep, then those that do in groups.
+/// Ships flown per window of a chunk: the ones waiting for fine substeps stay in
+/// the core's cache while their groups fly.
+const WINDOW: usize = 128;
+
+/// Flies the ships of one chunk through the tick, a window at a time: each ship
+/// alone until it needs a fine substep, then those that do in groups.
 fn fly_chunk(mut ships: ShipSlices, course: Course) {
     let mut kicks = KickCache::default();
-    let mut waiting: Vec<(usize, Flier)> = Vec::new();
-    for i in 0..ships.throttle.len() {
-        let mut flier = ships.flier(i, course.settings);
-        flier.request = flier.advance(course, &mut kicks);
-        if flier.request == Request::Done {
-            ships.store(i, &flier);
-        } else {
-            waiting.push((i, flier));
-        }
-    }
-    for group in waiting.chunks_mut(LANES) {
-        if group.len() * 2 < LANES {
-            for (_, flier) in group.iter_mut() {
-                flier.finish(course, &mut kicks);
+    let mut waiting: Vec<(usize, Flier)> = Vec::with_capacity(WINDOW);
+    let count = ships.throttle.len();
+    for start in (0..count).step_by(WINDOW) {
+        waiting.clear();
+        for i in start..(start + WINDOW).min(count) {
+            let mut flier = ships.flier(i, course.settings);
+            flier.request = flier.advance(course, &mut kicks);
+            if flier.request == Request::Done {
+                ships.store(i, &flier);
+            } else {
+                waiting.push((i, flier));
             }
-        } else {
-            fly_group(group, course, &mut kicks);
         }
-    }
-    for (i, flier) in &waiting {
-        ships.store(*i, flier);
+        for group in waiting.chunks_mut(LANES) {
+            if group.len() * 2 < LANES {
+                for (_, flier) in group.iter_mut() {
+                    flier.finish(course, &mut kicks);
+                }
+            } else {
+                fly_group(group, course, &mut kicks);
+            }
+        }
+        for (i, flier) in &waiting {
+            ships.store(*i, flier);
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 //! the scalar result bit for bit.
 
 use glam::DVec3;
+use pulp::Simd;
 
 /// Ships per group.
 pub const LANES: usize = 8;
@@ -103,61 +104,103 @@ impl pulp::WithSimd for Sum<'_> {
     type Output = LaneGravity;
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) -> LaneGravity {
-        let mut gravity = point_masses(self.at, self.centers, self.gms, self.radii);
-        add_j2(&mut gravity.accel, self.oblate);
+    fn with_simd<S: Simd>(self, simd: S) -> LaneGravity {
+        let mut gravity = point_masses(simd, self.at, self.centers, self.gms, self.radii);
+        add_j2(simd, &mut gravity.accel, self.oblate);
         gravity
     }
 }
 
 #[inline(always)]
-fn point_masses(at: &LaneVec, centers: &[DVec3], gms: &[f64], radii: &[f64]) -> LaneGravity {
-    let mut gravity = LaneGravity {
-        accel: LaneVec::default(),
-        nearest: [0; LANES],
-        altitude: [f64::INFINITY; LANES],
-    };
-    for (body, ((center, &gm), &radius)) in centers.iter().zip(gms).zip(radii).enumerate() {
-        for i in 0..LANES {
-            let dx = center.x - at.x[i];
-            let dy = center.y - at.y[i];
-            let dz = center.z - at.z[i];
-            let r2 = dx * dx + dy * dy + dz * dz;
-            let r = r2.sqrt();
-            let s = gm / (r2 * r);
-            gravity.accel.x[i] += dx * s;
-            gravity.accel.y[i] += dy * s;
-            gravity.accel.z[i] += dz * s;
-            let altitude = r - radius;
-            let closer = altitude < gravity.altitude[i];
-            gravity.altitude[i] = if closer {
-                altitude
-            } else {
-                gravity.altitude[i]
-            };
-            gravity.nearest[i] = if closer { body } else { gravity.nearest[i] };
+fn point_masses<S: Simd>(
+    simd: S,
+    at: &LaneVec,
+    centers: &[DVec3],
+    gms: &[f64],
+    radii: &[f64],
+) -> LaneGravity {
+    let mut accel = LaneVec::default();
+    let mut altitude = [f64::INFINITY; LANES];
+    let mut nearest = [0.0; LANES];
+    let (px, _) = S::as_simd_f64s(&at.x);
+    let (py, _) = S::as_simd_f64s(&at.y);
+    let (pz, _) = S::as_simd_f64s(&at.z);
+    let (ax, _) = S::as_mut_simd_f64s(&mut accel.x);
+    let (ay, _) = S::as_mut_simd_f64s(&mut accel.y);
+    let (az, _) = S::as_mut_simd_f64s(&mut accel.z);
+    let (heights, _) = S::as_mut_simd_f64s(&mut altitude);
+    let (bodies, _) = S::as_mut_simd_f64s(&mut nearest);
+    let zero = simd.splat_f64s(0.0);
+    for v in 0..px.len() {
+        let (x, y, z) = (px[v], py[v], pz[v]);
+        let (mut sx, mut sy, mut sz) = (zero, zero, zero);
+        let (mut lowest, mut below) = (simd.splat_f64s(f64::INFINITY), zero);
+        for (body, ((center, &gm), &radius)) in centers.iter().zip(gms).zip(radii).enumerate() {
+            let dx = simd.sub_f64s(simd.splat_f64s(center.x), x);
+            let dy = simd.sub_f64s(simd.splat_f64s(center.y), y);
+            let dz = simd.sub_f64s(simd.splat_f64s(center.z), z);
+            let r2 = simd.add_f64s(
+                simd.add_f64s(simd.mul_f64s(dx, dx), simd.mul_f64s(dy, dy)),
+                simd.mul_f64s(dz, dz),
+            );
+            let r = simd.sqrt_f64s(r2);
+            let s = simd.div_f64s(simd.splat_f64s(gm), simd.mul_f64s(r2, r));
+            sx = simd.add_f64s(sx, simd.mul_f64s(dx, s));
+            sy = simd.add_f64s(sy, simd.mul_f64s(dy, s));
+            sz = simd.add_f64s(sz, simd.mul_f64s(dz, s));
+            let height = simd.sub_f64s(r, simd.splat_f64s(radius));
+            let closer = simd.less_than_f64s(height, lowest);
+            lowest = simd.select_f64s(closer, height, lowest);
+            below = simd.select_f64s(closer, simd.splat_f64s(body as f64), below);
         }
+        (ax[v], ay[v], az[v]) = (sx, sy, sz);
+        (heights[v], bodies[v]) = (lowest, below);
     }
-    gravity
+    LaneGravity {
+        accel,
+        nearest: nearest.map(|body| body as usize),
+        altitude,
+    }
 }
 
 #[inline(always)]
-fn add_j2(accel: &mut LaneVec, oblate: &LaneOblate) {
+fn add_j2<S: Simd>(simd: S, accel: &mut LaneVec, oblate: &LaneOblate) {
     let (r, pole) = (&oblate.relative, &oblate.pole);
-    for i in 0..LANES {
-        let (x, y, z) = (r.x[i], r.y[i], r.z[i]);
-        let r2 = x * x + y * y + z * z;
-        let along = x * pole.x[i] + y * pole.y[i] + z * pole.z[i];
-        let k = 1.5 * oblate.j2_r2[i] * oblate.mu[i] / (r2 * r2 * r2.sqrt());
-        let radial = 5.0 * along * along / r2 - 1.0;
-        let axial = 2.0 * along;
-        let ax = (x * radial - pole.x[i] * axial) * k;
-        let ay = (y * radial - pole.y[i] * axial) * k;
-        let az = (z * radial - pole.z[i] * axial) * k;
-        let oblate = oblate.j2_r2[i] > 0.0;
-        accel.x[i] = if oblate { accel.x[i] + ax } else { accel.x[i] };
-        accel.y[i] = if oblate { accel.y[i] + ay } else { accel.y[i] };
-        accel.z[i] = if oblate { accel.z[i] + az } else { accel.z[i] };
+    let (rx, _) = S::as_simd_f64s(&r.x);
+    let (ry, _) = S::as_simd_f64s(&r.y);
+    let (rz, _) = S::as_simd_f64s(&r.z);
+    let (nx, _) = S::as_simd_f64s(&pole.x);
+    let (ny, _) = S::as_simd_f64s(&pole.y);
+    let (nz, _) = S::as_simd_f64s(&pole.z);
+    let (mu, _) = S::as_simd_f64s(&oblate.mu);
+    let (j2_r2, _) = S::as_simd_f64s(&oblate.j2_r2);
+    let (ax, _) = S::as_mut_simd_f64s(&mut accel.x);
+    let (ay, _) = S::as_mut_simd_f64s(&mut accel.y);
+    let (az, _) = S::as_mut_simd_f64s(&mut accel.z);
+    let (mul, add, sub, div) = (
+        |a, b| simd.mul_f64s(a, b),
+        |a, b| simd.add_f64s(a, b),
+        |a, b| simd.sub_f64s(a, b),
+        |a, b| simd.div_f64s(a, b),
+    );
+    for v in 0..rx.len() {
+        let (x, y, z) = (rx[v], ry[v], rz[v]);
+        let r2 = add(add(mul(x, x), mul(y, y)), mul(z, z));
+        let along = add(add(mul(x, nx[v]), mul(y, ny[v])), mul(z, nz[v]));
+        let k = div(
+            mul(mul(simd.splat_f64s(1.5), j2_r2[v]), mu[v]),
+            mul(mul(r2, r2), simd.sqrt_f64s(r2)),
+        );
+        let radial = sub(
+            div(mul(mul(simd.splat_f64s(5.0), along), along), r2),
+            simd.splat_f64s(1.0),
+        );
+        let axial = mul(simd.splat_f64s(2.0), along);
+        let oblate = simd.less_than_f64s(simd.splat_f64s(0.0), j2_r2[v]);
+        let term = |p, n| mul(sub(mul(p, radial), mul(n, axial)), k);
+        ax[v] = simd.select_f64s(oblate, add(ax[v], term(x, nx[v])), ax[v]);
+        ay[v] = simd.select_f64s(oblate, add(ay[v], term(y, ny[v])), ay[v]);
+        az[v] = simd.select_f64s(oblate, add(az[v], term(z, nz[v])), az[v]);
     }
 }
 
@@ -214,21 +257,38 @@ impl pulp::WithSimd for Pull<'_> {
     type Output = DVec3;
 
     #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) -> DVec3 {
-        let mut sum = LaneVec::default();
+    fn with_simd<S: Simd>(self, simd: S) -> DVec3 {
+        let zero = simd.splat_f64s(0.0);
+        let (mut sx, mut sy, mut sz) = (zero, zero, zero);
+        let (x, y, z) = (
+            simd.splat_f64s(self.at.x),
+            simd.splat_f64s(self.at.y),
+            simd.splat_f64s(self.at.z),
+        );
         for (centers, gms) in &self.bodies.groups {
-            for (i, gm) in gms.iter().enumerate() {
-                let dx = centers.x[i] - self.at.x;
-                let dy = centers.y[i] - self.at.y;
-                let dz = centers.z[i] - self.at.z;
-                let r2 = dx * dx + dy * dy + dz * dz;
-                let s = gm / (r2 * r2.sqrt());
-                sum.x[i] += dx * s;
-                sum.y[i] += dy * s;
-                sum.z[i] += dz * s;
+            let (cx, _) = S::as_simd_f64s(&centers.x);
+            let (cy, _) = S::as_simd_f64s(&centers.y);
+            let (cz, _) = S::as_simd_f64s(&centers.z);
+            let (gm, _) = S::as_simd_f64s(gms);
+            for v in 0..cx.len() {
+                let dx = simd.sub_f64s(cx[v], x);
+                let dy = simd.sub_f64s(cy[v], y);
+                let dz = simd.sub_f64s(cz[v], z);
+                let r2 = simd.add_f64s(
+                    simd.add_f64s(simd.mul_f64s(dx, dx), simd.mul_f64s(dy, dy)),
+                    simd.mul_f64s(dz, dz),
+                );
+                let s = simd.div_f64s(gm[v], simd.mul_f64s(r2, simd.sqrt_f64s(r2)));
+                sx = simd.add_f64s(sx, simd.mul_f64s(dx, s));
+                sy = simd.add_f64s(sy, simd.mul_f64s(dy, s));
+                sz = simd.add_f64s(sz, simd.mul_f64s(dz, s));
             }
         }
-        DVec3::new(sum.x.iter().sum(), sum.y.iter().sum(), sum.z.iter().sum())
+        DVec3::new(
+            simd.reduce_sum_f64s(sx),
+            simd.reduce_sum_f64s(sy),
+            simd.reduce_sum_f64s(sz),
+        )
     }
 }
 
