@@ -17,6 +17,7 @@ mod writer;
 
 use std::time::Duration;
 
+use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy::time::common_conditions::on_real_timer;
 use galaxy_shared::components::Ship;
@@ -73,51 +74,50 @@ fn request_periodic_snapshot(mut requests: ResMut<SnapshotRequests>) {
     requests.due = true;
 }
 
-fn take_requested_snapshot(
-    mut requests: ResMut<SnapshotRequests>,
-    writer: Res<SnapshotWriter>,
-    clock: Res<SimClock>,
-    bodies: Res<Bodies>,
-    rng: Option<Res<SpawnRng>>,
-    ships: Query<ShipData, With<Ship>>,
-) {
-    if !requests.due && requests.waiters.is_empty() {
-        return;
+/// What taking a snapshot reads: the world, and the writer it goes to.
+#[derive(SystemParam)]
+struct Capture<'w, 's> {
+    requests: ResMut<'w, SnapshotRequests>,
+    writer: Res<'w, SnapshotWriter>,
+    clock: Res<'w, SimClock>,
+    bodies: Res<'w, Bodies>,
+    rng: Option<Res<'w, SpawnRng>>,
+    ships: Query<'w, 's, ShipData, With<Ship>>,
+}
+
+impl Capture<'_, '_> {
+    /// Copies the world into the writer's spare ship list and hands it over, with
+    /// everyone waiting for a snapshot.
+    fn submit(&mut self) {
+        self.requests.due = false;
+        let snapshot = world::capture(
+            &self.clock,
+            &self.bodies,
+            self.rng.as_deref(),
+            self.ships.iter(),
+            self.writer.spare_ships(),
+        );
+        self.writer
+            .submit(snapshot, std::mem::take(&mut self.requests.waiters));
     }
-    requests.due = false;
-    let snapshot = world::capture(
-        &clock,
-        &bodies,
-        rng.as_deref(),
-        ships.iter(),
-        writer.spare_ships(),
-    );
-    writer.submit(snapshot, std::mem::take(&mut requests.waiters));
+}
+
+fn take_requested_snapshot(mut capture: Capture) {
+    if capture.requests.due || !capture.requests.waiters.is_empty() {
+        capture.submit();
+    }
 }
 
 /// On `AppExit` (SIGINT/SIGTERM or any other stop) the last frame captures the
 /// world; `main` then waits for the writer with [`SnapshotWriter::flush`].
-fn take_final_snapshot(
-    mut exits: MessageReader<AppExit>,
-    mut requests: ResMut<SnapshotRequests>,
-    writer: Res<SnapshotWriter>,
-    clock: Res<SimClock>,
-    bodies: Res<Bodies>,
-    rng: Option<Res<SpawnRng>>,
-    ships: Query<ShipData, With<Ship>>,
-) {
-    if exits.read().count() == 0 {
-        return;
+fn take_final_snapshot(mut exits: MessageReader<AppExit>, mut capture: Capture) {
+    if exits.read().count() > 0 {
+        info!(
+            tick = capture.clock.tick,
+            "stopping: taking the final snapshot"
+        );
+        capture.submit();
     }
-    info!(tick = clock.tick, "stopping: taking the final snapshot");
-    let snapshot = world::capture(
-        &clock,
-        &bodies,
-        rng.as_deref(),
-        ships.iter(),
-        writer.spare_ships(),
-    );
-    writer.submit(snapshot, std::mem::take(&mut requests.waiters));
 }
 
 /// Loads the newest usable snapshot into `world` (built from the ephemeris, not yet
