@@ -8,9 +8,15 @@ use bevy::input::ButtonState;
 use bevy::input::keyboard::{Key, KeyboardInput};
 use bevy::prelude::*;
 use galaxy_shared::admin::MAX_ADMIN_LINE;
-use galaxy_shared::protocol::ClientMessage;
+use galaxy_shared::flight_plan::NodeLine;
+use galaxy_shared::protocol::{ClientMessage, unpack_fuel};
 
-use crate::net::{AdminReply, Latest, Outgoing};
+use crate::net::{AdminReply, Latest, Outgoing, Session, ShipSamples};
+use crate::plan::{NodeAction, Plan, node_action};
+use crate::scene::GameClock;
+use crate::scene::bodies::BodySystem;
+use crate::scene::ships::OwnShipNow;
+use crate::target::{self, ChosenTarget, Readout, locate, match_velocity_node};
 use crate::warp;
 use crate::{ClientSystems, Screen};
 
@@ -128,11 +134,78 @@ fn spawn_console(mut commands: Commands) {
     ));
 }
 
-/// The arguments of a `warp` line, the one console command every player has;
-/// every other line goes to the server's admin grammar.
+/// The arguments of a `warp` line, one of the console commands every player has
+/// (with the `node` and `target` lines); every other line goes to the server's
+/// admin grammar.
 fn warp_arguments(line: &str) -> Option<&str> {
     let (word, args) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     word.eq_ignore_ascii_case("warp").then_some(args)
+}
+
+/// What the player's own console lines read: the plan, the target and the ship.
+#[derive(bevy::ecs::system::SystemParam)]
+struct Cockpit<'w> {
+    plan: Res<'w, Plan>,
+    clock: Res<'w, GameClock>,
+    session: Option<Res<'w, Session>>,
+    bodies: Option<Res<'w, BodySystem>>,
+    ships: Res<'w, ShipSamples>,
+    own: Res<'w, OwnShipNow>,
+    target: Res<'w, ChosenTarget>,
+}
+
+impl Cockpit<'_> {
+    /// The `node match` node: the target's velocity at the closest approach.
+    fn matching_node(&self) -> Result<galaxy_shared::flight_plan::Node, String> {
+        let (Some(bodies), Some(chosen)) = (&self.bodies, self.target.0) else {
+            return Err("no target; choose one with `target`".into());
+        };
+        let own = &*self.own;
+        let (p, v, _) = locate(chosen, bodies, &self.ships, self.clock.now)
+            .ok_or("the target is not in view")?;
+        let d = usize::from(own.dominant);
+        let center = bodies
+            .position(own.dominant)
+            .ok_or("no dominant body yet")?;
+        let center_v = bodies.velocities.get(d).copied().unwrap_or_default();
+        let gm = bodies.gm(own.dominant);
+        let (r, v_own) = (own.relative_position, own.relative_velocity);
+        let readout = Readout::new(r, v_own, p - center, v - center_v, gm);
+        match_velocity_node(r, v_own, gm, self.clock.now, &readout.closest)
+            .ok_or_else(|| "no orbit to plan in".into())
+    }
+
+    /// Runs a player's own line (`node …`, `target …`): `None` when it is not one.
+    fn run(&self, line: &str, latest: &Latest) -> Option<NodeAction> {
+        if let Some(bodies) = &self.bodies
+            && let Some(parsed) =
+                target::parse_target_line(line, bodies, &self.ships, self.own.position)
+        {
+            return Some(match parsed {
+                Ok(chosen) => NodeAction::Send(ClientMessage::Target(chosen)),
+                Err(why) => NodeAction::Print(why),
+            });
+        }
+        let parsed = NodeLine::parse(line)?;
+        let (Ok(node_line), Some(session)) = (parsed, &self.session) else {
+            return Some(NodeAction::Print(
+                parsed.err().unwrap_or("not connected yet").to_owned(),
+            ));
+        };
+        let info = session.0.ship_info;
+        let fuel = latest
+            .own
+            .map_or(0.0, |own| unpack_fuel(own.motion.fuel, info.fuel_capacity));
+        let mass = info.dry_mass + fuel;
+        Some(node_action(
+            node_line,
+            &self.plan,
+            self.clock.now,
+            mass,
+            &info,
+            || self.matching_node(),
+        ))
+    }
 }
 
 fn type_into_console(
@@ -140,6 +213,7 @@ fn type_into_console(
     mut console: ResMut<ConsoleState>,
     mut latest: ResMut<Latest>,
     mut outgoing: MessageWriter<Outgoing>,
+    cockpit: Cockpit,
 ) {
     for key in keys.read() {
         if key.state != ButtonState::Pressed {
@@ -170,7 +244,14 @@ fn type_into_console(
                 }
                 console.history.push(&line);
                 console.print(&format!("> {line}"));
-                if let Some(args) = warp_arguments(&line) {
+                if let Some(action) = cockpit.run(&line, &latest) {
+                    match action {
+                        NodeAction::Send(message) => {
+                            outgoing.write(Outgoing(message));
+                        }
+                        NodeAction::Print(text) => console.print(&text),
+                    }
+                } else if let Some(args) = warp_arguments(&line) {
                     match warp::parse_request(args) {
                         Ok(factor) => {
                             console.print(&format!("asking for warp x{factor}"));
@@ -284,6 +365,11 @@ mod tests {
             .add_message::<AdminReply>()
             .init_resource::<ConsoleState>()
             .init_resource::<Latest>()
+            .init_resource::<Plan>()
+            .init_resource::<GameClock>()
+            .init_resource::<ShipSamples>()
+            .init_resource::<OwnShipNow>()
+            .init_resource::<ChosenTarget>()
             .add_systems(Update, (type_into_console, show_replies).chain());
         press(
             &mut app,
@@ -329,6 +415,61 @@ mod tests {
         let console = app.world().resource::<ConsoleState>();
         assert!(console.open);
         assert_eq!(console.output, ["> pause", "refused: admin role required"]);
+    }
+
+    #[test]
+    fn node_lines_become_plan_changes_once_connected() {
+        use galaxy_shared::flight_plan::{Node, PlanCommand};
+        use galaxy_shared::protocol::{Role, ShipInfo, Welcome};
+        let mut app = console_app();
+        assert!(type_line(&mut app, "node list").is_empty());
+        assert_eq!(
+            app.world()
+                .resource::<ConsoleState>()
+                .output
+                .back()
+                .map(String::as_str),
+            Some("not connected yet")
+        );
+        app.world_mut().insert_resource(Session(Welcome {
+            protocol: galaxy_shared::protocol::PROTOCOL_VERSION,
+            player: 1,
+            name: "ada".into(),
+            role: Role::Player,
+            ship: 1,
+            tick_rate: 30.0,
+            epoch: 0.0,
+            bodies: Vec::new(),
+            ship_info: ShipInfo {
+                dry_mass: 10_000.0,
+                fuel_capacity: 40_000.0,
+                thrust: 500_000.0,
+                exhaust_velocity: 3_432.0,
+            },
+        }));
+        app.world_mut().resource_mut::<GameClock>().now = 1_000.0;
+        let sent = type_line(&mut app, "node add +60 prograde 5");
+        let wanted = PlanCommand::Add(Node {
+            at: 1_060.0,
+            prograde: 5.0,
+            normal: 0.0,
+            radial: 0.0,
+        });
+        assert!(
+            matches!(sent.as_slice(), [Outgoing(ClientMessage::Plan(c))] if *c == wanted),
+            "{sent:?}"
+        );
+        assert!(
+            type_line(&mut app, "node add 60").is_empty(),
+            "usage, not sent"
+        );
+        assert!(
+            matches!(
+                type_line(&mut app, "node abort").as_slice(),
+                [Outgoing(ClientMessage::Plan(PlanCommand::Abort))]
+            ),
+            "abort is sent"
+        );
     }
 
     #[test]

@@ -88,6 +88,10 @@ pub(crate) fn hold_for_key(key: KeyCode) -> Option<Option<HoldMode>> {
         KeyCode::Digit5 => Some(HoldMode::AntiNormal),
         KeyCode::Digit6 => Some(HoldMode::RadialIn),
         KeyCode::Digit7 => Some(HoldMode::RadialOut),
+        KeyCode::Digit8 => Some(HoldMode::Target),
+        KeyCode::Digit9 => Some(HoldMode::AntiTarget),
+        KeyCode::Minus => Some(HoldMode::RelativePrograde),
+        KeyCode::Equal => Some(HoldMode::RelativeRetrograde),
         KeyCode::Digit0 => None,
         _ => return None,
     })

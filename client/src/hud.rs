@@ -13,14 +13,16 @@ use bevy::prelude::*;
 use galaxy_shared::components::HoldMode;
 use galaxy_shared::physics::orbit::OrbitalElements;
 use galaxy_shared::physics::rocket::delta_v;
-use galaxy_shared::protocol::{Warp, WireFlight, WireSurface, unpack_fuel};
+use galaxy_shared::protocol::{Warp, WireControls, WireFlight, WireSurface, unpack_fuel};
 use galaxy_shared::units::CalendarTime;
 
 use crate::controls::Pilot;
-use crate::net::{Latest, Link, LinkStatus, ServerEvent, Session};
+use crate::net::{Latest, Link, LinkStatus, ServerEvent, Session, ShipSamples};
+use crate::plan::Plan;
 use crate::scene::GameClock;
 use crate::scene::bodies::BodySystem;
 use crate::scene::ships::OwnShipNow;
+use crate::target::{ChosenTarget, Readout, locate};
 use crate::{ClientSystems, Screen};
 
 pub(super) fn plugin(app: &mut App) {
@@ -99,6 +101,10 @@ pub(crate) struct FlightReadout {
     pub warp: Option<Warp>,
     /// Latitude, longitude and ground speed over the dominant body.
     pub surface: Option<WireSurface>,
+    /// The next node, as [`crate::plan::Plan::next_line`] reads it.
+    pub next_node: Option<String>,
+    /// The target, as [`crate::target::Readout::line`] reads it.
+    pub target: Option<String>,
 }
 
 /// Latitude and longitude as a pilot reads them: `51.50°N 0.12°W`.
@@ -160,6 +166,11 @@ pub(crate) fn hold_name(hold: Option<HoldMode>) -> &'static str {
         Some(HoldMode::AntiNormal) => "anti-normal",
         Some(HoldMode::RadialIn) => "radial in",
         Some(HoldMode::RadialOut) => "radial out",
+        Some(HoldMode::Node) => "node (burn executor)",
+        Some(HoldMode::Target) => "target",
+        Some(HoldMode::AntiTarget) => "anti-target",
+        Some(HoldMode::RelativePrograde) => "relative prograde",
+        Some(HoldMode::RelativeRetrograde) => "relative retrograde",
     }
 }
 
@@ -218,6 +229,12 @@ pub(crate) fn flight_text(r: &FlightReadout) -> String {
     );
     let _ = writeln!(text, "Delta-v left   {}", format_speed(r.delta_v));
     let _ = write!(text, "Hold           {}", hold_name(r.hold));
+    if let Some(node) = &r.next_node {
+        let _ = write!(text, "\nNext node      {node}");
+    }
+    if let Some(target) = &r.target {
+        let _ = write!(text, "\nTarget         {target}");
+    }
     match r.flight {
         Some(WireFlight::Landed) => text.push_str("\nLANDED"),
         Some(WireFlight::Destroyed) => text.push_str("\nDESTROYED - press R to reset"),
@@ -327,6 +344,9 @@ fn update_hud(
     ship: Res<OwnShipNow>,
     session: Option<Res<Session>>,
     bodies: Option<Res<BodySystem>>,
+    plan: Res<Plan>,
+    target: Res<ChosenTarget>,
+    ships: Res<ShipSamples>,
     log: Res<EventLog>,
     mut hud: ResMut<HudText>,
     mut blocks: Query<(&HudBlock, &mut Text, &mut TextColor)>,
@@ -360,10 +380,27 @@ fn update_hud(
                 throttle: f64::from(own.ship.throttle) / 255.0,
                 throttle_command: f64::from(pilot.throttle),
                 delta_v: delta_v(info.exhaust_velocity, info.dry_mass + fuel, info.dry_mass),
-                hold: pilot.hold,
+                hold: match own.ship.controls {
+                    WireControls::Hold(HoldMode::Node) => Some(HoldMode::Node),
+                    _ => pilot.hold,
+                },
                 flight: Some(own.ship.flight),
                 warp: latest.warp.clone(),
                 surface: latest.surface,
+                next_node: plan.next_line(clock.now, info.dry_mass + fuel, &info),
+                target: target.0.and_then(|chosen| {
+                    let (p, v, name) = locate(chosen, &bodies, &ships, clock.now)?;
+                    let center = bodies.position(ship.dominant)?;
+                    let center_v = *bodies.velocities.get(usize::from(ship.dominant))?;
+                    let readout = Readout::new(
+                        ship.relative_position,
+                        ship.relative_velocity,
+                        p - center,
+                        v - center_v,
+                        gm,
+                    );
+                    Some(readout.line(&name))
+                }),
             })
         }
         _ => "waiting for the first state...".into(),
@@ -382,7 +419,7 @@ fn update_hud(
             HudBlock::Events => text.0 = hud.events.join("\n"),
             HudBlock::Help => {
                 text.0 = "W/S pitch  A/D yaw  Q/E roll  Shift/Ctrl throttle  Z full  X cut  \
-                          T stability  1-7 hold  0 free  F refuel  R reset  , . warp  M map  drag/wheel camera  ` console"
+                          T stability  1-9 - = hold  0 free  F refuel  R reset  , . warp  M map  drag/wheel camera  ` console"
                     .into();
             }
         }
@@ -435,6 +472,8 @@ mod tests {
                 longitude_deg: 151.21,
                 speed_m_s: 7_204.0,
             }),
+            next_node: Some("dv 120.0 m/s".into()),
+            target: Some("Moon: 384 400 km".into()),
         });
         for expected in [
             "Warp           x50 (lowest request, by bob); you ask x100, cap x1000",
@@ -450,6 +489,8 @@ mod tests {
             "Throttle       50 %",
             "4.000 km/s",
             "prograde",
+            "Next node      dv 120.0 m/s",
+            "Target         Moon: 384 400 km",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }

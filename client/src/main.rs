@@ -18,7 +18,10 @@ mod net;
 mod options;
 mod orbit_line;
 mod page;
+mod plan;
+mod prediction;
 mod scene;
+mod target;
 mod warp;
 
 use bevy::prelude::*;
@@ -120,6 +123,9 @@ fn plugin(app: &mut App) {
         warp::plugin,
         capture::plugin,
         page::plugin,
+        plan::plugin,
+        prediction::plugin,
+        target::plugin,
     ));
     #[cfg(target_arch = "wasm32")]
     app.add_plugins(canvas::plugin);

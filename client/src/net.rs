@@ -21,6 +21,8 @@ use glam::DVec3;
 
 use crate::Screen;
 use crate::login::LoggedIn;
+use crate::plan::Plan;
+use crate::target::ChosenTarget;
 
 pub(super) fn plugin(app: &mut App) {
     app.add_plugins((RenetClientPlugin, NetcodeClientPlugin));
@@ -261,6 +263,8 @@ fn receive_messages(
     mut latest: ResMut<Latest>,
     mut bodies: ResMut<BodySamples>,
     mut ships: ResMut<ShipSamples>,
+    mut plan: ResMut<Plan>,
+    mut target: ResMut<ChosenTarget>,
     mut events: MessageWriter<ServerEvent>,
     mut replies: MessageWriter<AdminReply>,
     mut undecodable: Local<u64>,
@@ -294,8 +298,11 @@ fn receive_messages(
                 }
                 ServerMessage::Event(event) => {
                     events.write(ServerEvent(describe_event(&event)));
-                    if let Event::Clock { warp, .. } = event {
-                        latest.warp = Some(warp);
+                    match event {
+                        Event::Clock { warp, .. } => latest.warp = Some(warp),
+                        Event::Plan { nodes, burn } => *plan = Plan { nodes, burn },
+                        Event::Target(chosen) => target.0 = chosen,
+                        _ => {}
                     }
                 }
                 ServerMessage::AdminReply { ok, output } => {
@@ -392,6 +399,17 @@ pub(crate) fn describe_event(event: &Event) -> String {
             paused: false,
             warp,
         } => format!("warp x{} ({})", warp.effective, warp.reason),
+        Event::Plan { nodes, burn: None } => format!("flight plan: {} node(s)", nodes.len()),
+        Event::Plan {
+            nodes,
+            burn: Some(phase),
+        } => format!(
+            "flight plan: {} node(s), executing ({phase:?})",
+            nodes.len()
+        ),
+        Event::BurnFinished { left_m_s } => format!("burn done, {left_m_s:.2} m/s short"),
+        Event::Target(None) => "no target".into(),
+        Event::Target(Some(target)) => format!("target: {target:?}"),
     }
 }
 

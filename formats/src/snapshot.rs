@@ -7,14 +7,17 @@
 //! wrong is corrupt; one with a newer version is refused as from the future.
 
 use galaxy_shared::components::{Controls, FlightState};
+use galaxy_shared::flight_plan::{Burn, Node};
 use galaxy_shared::physics::integrator::NBodyState;
 use glam::{DQuat, DVec3};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::Arc;
 
 /// The format this binary writes and the newest it reads. Version 1 kept the
-/// offsets of landed ships and wrecks in the ICRF; since 2 they are body-fixed.
-pub const FORMAT_VERSION: u32 = 2;
+/// offsets of landed ships and wrecks in the ICRF; since 2 they are body-fixed;
+/// 3 added the flight plans, as the payload's last field, so an older payload
+/// reads as one with none.
+pub const FORMAT_VERSION: u32 = 3;
 
 const MAGIC: [u8; 8] = *b"GXSNAP\0\0";
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
@@ -32,6 +35,8 @@ pub struct WorldSnapshot {
     pub spawn_rng: u64,
     /// Every ship.
     pub ships: Vec<ShipRecord>,
+    /// The flight plans of the ships that have one, in ship order.
+    pub plans: Vec<PlanRecord>,
     /// Read from a version 1 blob: the resting offsets are in the ICRF at the
     /// snapshot's game time, not body-fixed, and the restore turns them.
     #[serde(skip)]
@@ -84,6 +89,17 @@ pub struct ShipRecord {
     pub flight: FlightState,
     /// N-body slot of the dominant body.
     pub dominant_body: usize,
+}
+
+/// One ship's flight plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    /// The ship's index in [`WorldSnapshot::ships`].
+    pub ship: u32,
+    /// Its nodes, earliest first.
+    pub nodes: Vec<Node>,
+    /// The executor's state, while it flies the first node.
+    pub burn: Option<Burn>,
 }
 
 /// Names are shared with the world (a capture copies a pointer, not the text) and
@@ -211,6 +227,15 @@ impl WorldSnapshot {
         if checksum(payload) != header.checksum {
             return Err(FormatError::Corrupt("checksum mismatch".into()));
         }
+        // Postcard writes an empty list as one zero byte: a payload from before the
+        // plans were added reads with that byte after it as one without plans.
+        let padded;
+        let payload = if header.version < 3 {
+            padded = [payload, &[0]].concat();
+            &padded[..]
+        } else {
+            payload
+        };
         let (snapshot, rest) = postcard::take_from_bytes::<Self>(payload)
             .map_err(|e| FormatError::Corrupt(format!("cannot decode the payload: {e}")))?;
         if !rest.is_empty() {
@@ -304,6 +329,29 @@ impl WorldSnapshot {
                 return Err(format!("player {player} owns more than one ship"));
             }
         }
+        if self.plans.windows(2).any(|w| w[0].ship >= w[1].ship) {
+            return Err("flight plans out of ship order, or two for one ship".into());
+        }
+        for plan in &self.plans {
+            let Some(ship) = self.ships.get(plan.ship as usize) else {
+                return Err(format!(
+                    "a flight plan for ship {}, of {}",
+                    plan.ship,
+                    self.ships.len()
+                ));
+            };
+            let nodes = galaxy_shared::flight_plan::FlightPlan {
+                nodes: plan.nodes.clone(),
+            };
+            let checked = nodes.check_stored().and_then(|()| match &plan.burn {
+                Some(_) if plan.nodes.is_empty() => Err("a burn without a node".to_owned()),
+                Some(burn) => burn.check_stored(self.bodies.positions.len()),
+                None => Ok(()),
+            });
+            if let Err(why) = checked {
+                return Err(format!("ship `{}` has a bad flight plan: {why}", ship.name));
+            }
+        }
         Ok(())
     }
 
@@ -380,7 +428,7 @@ mod tests {
             snapshot
         };
         assert_eq!(two_ships().validate(&LIMITS), Ok(()));
-        let cases: [(fn(&mut WorldSnapshot), &str); 9] = [
+        let cases: [(fn(&mut WorldSnapshot), &str); 12] = [
             (|s| s.clock.game_time = f64::NAN, "game time"),
             (|s| s.clock.time_scale = 1.0e6, "time scale"),
             (|s| s.bodies.velocities[1].y = f64::INFINITY, "body state"),
@@ -398,6 +446,15 @@ mod tests {
                     s.ships[1].owner = owner;
                 },
                 "more than one ship",
+            ),
+            (|s| s.plans[0].ship = 2, "a flight plan for ship 2"),
+            (|s| s.plans[0].nodes[0].normal = f64::NAN, "bad flight plan"),
+            (
+                |s| {
+                    let plan = s.plans[0].clone();
+                    s.plans.push(plan);
+                },
+                "two for one ship",
             ),
         ];
         for (break_it, reason) in cases {
@@ -441,24 +498,59 @@ mod tests {
                 },
                 dominant_body: 1,
             }],
+            plans: vec![PlanRecord {
+                ship: 0,
+                nodes: vec![Node {
+                    at: 1.3e8,
+                    prograde: 100.0,
+                    normal: -2.5,
+                    radial: 0.0,
+                }],
+                burn: Some(Burn::waiting(true)),
+            }],
             inertial_offsets: false,
         }
     }
 
     #[test]
     fn a_version_1_blob_says_its_offsets_are_inertial() {
-        let mut bytes = sample().encode().expect("encodes").bytes;
+        let mut snapshot = sample();
+        snapshot.plans.clear();
+        let bytes = snapshot.encode().expect("encodes").bytes;
         assert!(
             !WorldSnapshot::decode(&bytes)
                 .expect("decodes")
                 .inertial_offsets
         );
-        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
         assert!(
-            WorldSnapshot::decode(&bytes)
+            WorldSnapshot::decode(&older_blob(&snapshot, 1))
                 .expect("decodes")
                 .inertial_offsets
         );
+    }
+
+    /// `snapshot` (without plans) as a blob of an older `version`: the same payload
+    /// without the trailing empty plan list.
+    fn older_blob(snapshot: &WorldSnapshot, version: u32) -> Vec<u8> {
+        assert!(snapshot.plans.is_empty());
+        let mut bytes = snapshot.encode().expect("encodes").bytes;
+        assert_eq!(bytes.pop(), Some(0));
+        let payload_len = (bytes.len() - HEADER_LEN) as u64;
+        bytes[12..20].copy_from_slice(&payload_len.to_le_bytes());
+        let sum = checksum(&bytes[HEADER_LEN..]);
+        bytes[20..28].copy_from_slice(&sum.to_le_bytes());
+        bytes[8..12].copy_from_slice(&version.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_version_2_blob_reads_as_one_without_plans() {
+        let mut snapshot = sample();
+        snapshot.plans.clear();
+        let back = WorldSnapshot::decode(&older_blob(&snapshot, 2)).expect("decodes");
+        assert_eq!(back.plans, []);
+        assert_eq!(back.ships, snapshot.ships);
+        assert_eq!(back.state_hash(), snapshot.state_hash());
     }
 
     #[test]
@@ -474,6 +566,7 @@ mod tests {
         );
         assert_eq!(back.bodies.positions, snapshot.bodies.positions);
         assert_eq!(back.ships, snapshot.ships);
+        assert_eq!(back.plans, snapshot.plans);
         assert_eq!(back.state_hash(), snapshot.state_hash());
     }
 

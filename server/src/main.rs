@@ -17,7 +17,7 @@ use galaxy_server::logging::{LogFormat, log_plugin};
 use galaxy_server::net::{self, transport::GuardedTransport, transport::TransportSetup};
 use galaxy_server::persistence::{self, cli::SnapshotsCommand};
 use galaxy_server::secrets::Secrets;
-use galaxy_server::simulate::{ShipState, SimulateOptions, read_ship_states, simulate};
+use galaxy_server::simulate::{ShipStart, SimulateOptions, read_ship_states, simulate};
 use galaxy_server::{Drive, server_app, services, warp};
 use galaxy_shared::protocol::{PROTOCOL_ID, Role};
 
@@ -51,9 +51,12 @@ enum Command {
         /// Ship integrator substep (s); bodies keep `physics.body_step_s`.
         #[arg(long)]
         dt: Option<f64>,
-        /// Also simulate coasting ships from a JSON file:
+        /// Also simulate ships from a JSON file:
         /// `[{"position_m":[x,y,z],"velocity_m_s":[x,y,z]}, ...]`, barycentric ICRF at
-        /// the start epoch; the report's `ship_states` gives them back in order.
+        /// the start epoch, coasting unless a ship lists `"nodes": [{"at_s": ..,
+        /// "prograde_m_s": .., "normal_m_s": .., "radial_m_s": ..}]` for the burn
+        /// executor to fly in turn; the report's `ship_states` gives them back in
+        /// order, with their fuel and finished burns.
         #[arg(long)]
         ships_file: Option<std::path::PathBuf>,
         /// Newtonian point masses only, so other codes can check the result: no J2
@@ -303,7 +306,7 @@ fn announce(config: Res<Config>, bodies: Res<galaxy_server::ephemeris::Bodies>) 
 }
 
 /// The ships of `simulate --ships-file`, or why the file will not do.
-fn read_ships_file(path: &std::path::Path) -> Result<Vec<ShipState>, String> {
+fn read_ships_file(path: &std::path::Path) -> Result<Vec<ShipStart>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the ships file {}: {e}", path.display()))?;
     read_ship_states(&text).map_err(|e| format!("ships file {}: {e}", path.display()))

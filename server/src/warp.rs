@@ -4,8 +4,9 @@
 //! The rate is the lowest warp requested by the active players online, capped by
 //! the admin's time scale; with no active player online the admin's time scale
 //! runs. It drops to the safe rate while any ship thrusts or an online player's
-//! ship is low and fast over a surface, and an admin can force a rate over all of
-//! it. The clock slows at once and speeds up only after the higher rate has held
+//! ship is low and fast over a surface, slows step by step as a planned burn
+//! draws near (a tick never covers more than a tenth of the time left), and an
+//! admin can force a rate over all of it. The clock slows at once and speeds up only after the higher rate has held
 //! for a while, so a throttle blip or a player coming and going does not make it
 //! flap. The choice and its reason go to every client (`Event::Clock`).
 
@@ -21,6 +22,7 @@ use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
 use crate::roster::Roster;
 use crate::ships::Owner;
+use crate::ships::executor::ManoeuvreSchedule;
 use crate::ships::flight::DominantBody;
 use crate::telemetry;
 use crate::tick::{SimClock, plan_tick};
@@ -57,6 +59,23 @@ pub struct Situation<'a> {
     pub hold: Option<(&'a str, Hold)>,
     /// The rate while a ship holds the clock.
     pub safe_rate: f64,
+    /// A planned burn draws near: its ship's owner and the fastest rate that
+    /// still starts it on time.
+    pub manoeuvre: Option<(&'a str, f64)>,
+}
+
+/// Ticks the clock takes to reach the next moment a burn executor acts: each
+/// covers at most this fraction of the time left, so the rate falls smoothly
+/// and the last ticks before the turn or the ignition are short.
+const TICKS_TO_MANOEUVRE: f64 = 10.0;
+
+/// The fastest rate at which a tick of `tick_rate` Hz ends no more than a tenth
+/// of the way to a burn executor's next act, `to_go` game seconds away (`None`:
+/// busy turning or burning now), and never under `safe_rate`.
+pub fn manoeuvre_rate(to_go: Option<f64>, tick_rate: f64, safe_rate: f64) -> f64 {
+    to_go.map_or(safe_rate, |t| {
+        (t * tick_rate / TICKS_TO_MANOEUVRE).max(safe_rate)
+    })
 }
 
 /// The rate the policy wants now, and why.
@@ -74,7 +93,7 @@ pub fn target(situation: &Situation) -> (f64, WarpReason) {
         Some(&(name, request)) if request < cap => (request, WarpReason::Request(name.to_owned())),
         Some(_) => (cap, WarpReason::Cap),
     };
-    match situation.hold {
+    let (rate, reason) = match situation.hold {
         Some((name, hold)) if situation.safe_rate < rate => {
             let name = name.to_owned();
             let reason = match hold {
@@ -83,6 +102,10 @@ pub fn target(situation: &Situation) -> (f64, WarpReason) {
             };
             (situation.safe_rate, reason)
         }
+        _ => (rate, reason),
+    };
+    match situation.manoeuvre {
+        Some((name, limit)) if limit < rate => (limit, WarpReason::Manoeuvre(name.to_owned())),
         _ => (rate, reason),
     }
 }
@@ -153,6 +176,23 @@ struct Holds<'w, 's> {
 }
 
 impl Holds<'_, '_> {
+    /// The owner of the ship whose burn comes next, and the rate that meets it.
+    fn manoeuvre<'a>(
+        &'a self,
+        schedule: &ManoeuvreSchedule,
+        now: f64,
+        tick_rate: f64,
+        safe_rate: f64,
+    ) -> Option<(&'a str, f64)> {
+        let (at, ship) = schedule.next?;
+        let name = self
+            .ships
+            .get(ship)
+            .map_or("a ship", |(owner, ..)| &*owner.name);
+        let to_go = (!schedule.busy).then_some(at - now);
+        Some((name, manoeuvre_rate(to_go, tick_rate, safe_rate)))
+    }
+
     fn find<'a>(&'a self, roster: &Roster, low_altitude: f64) -> Option<(&'a str, Hold)> {
         self.ships
             .iter()
@@ -216,6 +256,7 @@ fn choose_rate(
     roster: Res<Roster>,
     config: Res<Config>,
     holds: Holds,
+    schedule: Res<ManoeuvreSchedule>,
     time: Res<Time<Real>>,
 ) {
     let now = time.elapsed_secs_f64();
@@ -232,6 +273,12 @@ fn choose_rate(
         requests: &requests,
         hold: holds.find(&roster, warp.low_altitude_m),
         safe_rate: warp.safe_rate,
+        manoeuvre: holds.manoeuvre(
+            &schedule,
+            clock.game_time,
+            config.tick.rate_hz,
+            warp.safe_rate,
+        ),
     };
     // The first tick (after a start or a restore) takes the rate as it is.
     let raise_after = if clock.warp.is_none() {
@@ -259,6 +306,7 @@ mod tests {
             requests,
             hold: None,
             safe_rate: 1.0,
+            manoeuvre: None,
         }
     }
 
@@ -302,6 +350,30 @@ mod tests {
         );
         held.forced = true;
         assert_eq!(target(&held), (1000.0, WarpReason::Forced));
+    }
+
+    #[test]
+    fn a_coming_burn_slows_the_clock_a_tenth_of_the_way_at_a_time() {
+        let requests = [("ann", 500.0)];
+        let mut near = situation(&requests);
+        near.manoeuvre = Some(("bob", manoeuvre_rate(Some(100.0), 30.0, 1.0)));
+        assert_eq!(
+            target(&near),
+            (300.0, WarpReason::Manoeuvre("bob".into())),
+            "100 s away, a 300× tick covers a tenth of it: ann's 500× is too fast"
+        );
+        near.manoeuvre = Some(("bob", manoeuvre_rate(Some(1000.0), 30.0, 1.0)));
+        assert_eq!(
+            target(&near),
+            (500.0, WarpReason::Request("ann".into())),
+            "far off, the burn does not slow the clock"
+        );
+        near.manoeuvre = Some(("bob", manoeuvre_rate(Some(0.01), 30.0, 1.0)));
+        assert_eq!(target(&near).0, 1.0, "never slower than the safe rate");
+        near.manoeuvre = Some(("bob", manoeuvre_rate(None, 30.0, 1.0)));
+        assert_eq!(target(&near), (1.0, WarpReason::Manoeuvre("bob".into())));
+        near.forced = true;
+        assert_eq!(target(&near), (1000.0, WarpReason::Forced));
     }
 
     #[test]

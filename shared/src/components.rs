@@ -42,6 +42,7 @@ pub struct Velocity(pub DVec3);
     Fuel,
     Throttle,
     Controls,
+    Aim,
     FlightState
 )]
 pub struct Ship;
@@ -98,15 +99,44 @@ pub enum HoldMode {
     RadialIn,
     /// Nose away from the body's centre.
     RadialOut,
+    /// Nose on the burn of the node being executed: the burn executor sets it; a
+    /// pilot cannot.
+    Node,
+    /// Nose towards the target.
+    Target,
+    /// Nose away from the target.
+    AntiTarget,
+    /// Nose along the velocity relative to the target.
+    RelativePrograde,
+    /// Nose against the velocity relative to the target.
+    RelativeRetrograde,
 }
 
 impl HoldMode {
+    /// Whether the mode points the nose at its [`Aim`], which the system that owns
+    /// the mode sets once per tick, rather than along the orbit.
+    pub fn is_aimed(self) -> bool {
+        matches!(
+            self,
+            Self::Node
+                | Self::Target
+                | Self::AntiTarget
+                | Self::RelativePrograde
+                | Self::RelativeRetrograde
+        )
+    }
+
     /// The ICRF direction the nose should point for a ship at `r`, `v` relative to the
-    /// dominant body; `None` for [`HoldMode::Stability`].
+    /// dominant body; `None` for [`HoldMode::Stability`] and the aimed modes.
     pub fn direction(self, r: DVec3, v: DVec3) -> Option<DVec3> {
         let normal = r.cross(v);
         let direction = match self {
-            Self::Stability => return None,
+            Self::Stability
+            | Self::Node
+            | Self::Target
+            | Self::AntiTarget
+            | Self::RelativePrograde
+            | Self::RelativeRetrograde => return None,
             Self::Prograde => v,
             Self::Retrograde => -v,
             Self::Normal => normal,
@@ -117,6 +147,11 @@ impl HoldMode {
         direction.try_normalize()
     }
 }
+
+/// Where the aimed hold modes ([`HoldMode::is_aimed`]) point the nose: an ICRF
+/// direction, zero when there is nothing to aim at (the nose then stops turning).
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Aim(pub DVec3);
 
 /// Whether a ship flies, sits on a surface, or is wrecked.
 #[derive(Component, Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -166,5 +201,14 @@ mod tests {
             );
         }
         assert_eq!(HoldMode::Stability.direction(r, v), None);
+        for aimed in [
+            HoldMode::Node,
+            HoldMode::Target,
+            HoldMode::RelativeRetrograde,
+        ] {
+            assert!(aimed.is_aimed());
+            assert_eq!(aimed.direction(r, v), None);
+        }
+        assert!(!HoldMode::Prograde.is_aimed());
     }
 }

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod components;
 pub mod delta;
+pub mod flight_plan;
 pub mod guard;
 pub mod physics;
 pub mod protocol;

@@ -9,9 +9,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::components::HoldMode;
+use crate::flight_plan::{BurnPhase, Node, PlanCommand};
 
 /// Version of this protocol; bump on any change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Netcode protocol id: "GALAXY" and the version.
 pub const PROTOCOL_ID: u64 = 0x4741_4c41_5859_0000 | PROTOCOL_VERSION as u64;
@@ -162,6 +163,15 @@ pub enum WireControls {
     Hold(HoldMode),
 }
 
+/// What a pilot can choose as target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WireTarget {
+    /// Another ship, by network id.
+    Ship(u32),
+    /// A body, by id.
+    Body(u8),
+}
+
 /// Service requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Service {
@@ -203,6 +213,11 @@ pub enum ClientMessage {
         /// Game seconds per real second, within the request limits.
         factor: f64,
     },
+    /// A change to the ship's flight plan; answered with `Event::Plan`, or a
+    /// refusal.
+    Plan(PlanCommand),
+    /// Choose a target (`None`: none); answered with `Event::Target`, or a refusal.
+    Target(Option<WireTarget>),
 }
 
 impl ClientMessage {
@@ -228,6 +243,13 @@ impl ClientMessage {
             Self::Warp { factor } if !(MIN_WARP_REQUEST..=MAX_WARP_REQUEST).contains(factor) => {
                 Err(CodecError::Invalid("warp request outside 1..=1e7"))
             }
+            Self::Plan(PlanCommand::Add(node) | PlanCommand::Edit { node, .. })
+                if node.check_values().is_err() =>
+            {
+                Err(CodecError::Invalid(
+                    "node not finite or over the delta-v limit",
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -250,6 +272,9 @@ pub struct BodyInfo {
     pub color: [f32; 3],
     /// How it turns, so the client can turn it too.
     pub rotation: crate::physics::rotation::RotationModel,
+    /// Its J2 as ships feel it (`None`: a point mass to them), so the client's
+    /// predicted path bends as the server's does.
+    pub oblateness: Option<crate::physics::oblateness::Oblateness>,
 }
 
 /// Ship constants the client needs for its HUD (delta-v left).
@@ -406,6 +431,21 @@ pub enum Event {
         /// The warp, the cap, the player's request and why.
         warp: Warp,
     },
+    /// The ship's flight plan: sent at connect and whenever it changes.
+    Plan {
+        /// The nodes, earliest first.
+        nodes: Vec<Node>,
+        /// How far the executor is with the first, when it flies it.
+        burn: Option<BurnPhase>,
+    },
+    /// The target the server holds for the ship (`None`: none, or it is gone).
+    Target(Option<WireTarget>),
+    /// The executor finished a burn (the node is gone from the plan).
+    BurnFinished {
+        /// Delta-v the burn was short of the plan (m/s): under the cutoff, unless
+        /// the tank ran dry.
+        left_m_s: f64,
+    },
 }
 
 /// The shared clock's rate and why it is what it is.
@@ -435,6 +475,9 @@ pub enum WarpReason {
     Thrusting(String),
     /// This online player's ship is low over a surface on a path that meets it.
     LowAndFast(String),
+    /// This player's ship is nearing a planned burn: the clock slows so the burn
+    /// starts on time.
+    Manoeuvre(String),
     /// An admin set the rate itself (`timescale force`).
     Forced,
 }
@@ -447,6 +490,7 @@ impl std::fmt::Display for WarpReason {
             Self::Request(name) => write!(f, "lowest request, by {name}"),
             Self::Thrusting(name) => write!(f, "safe rate: {name} is thrusting"),
             Self::LowAndFast(name) => write!(f, "safe rate: {name} is low and fast"),
+            Self::Manoeuvre(name) => write!(f, "slowing for {name}'s planned burn"),
             Self::Forced => write!(f, "forced by an admin"),
         }
     }
@@ -604,6 +648,21 @@ mod tests {
             ClientMessage::Warp { factor: 0.5 },
             ClientMessage::Warp { factor: f64::NAN },
             ClientMessage::Warp { factor: 1.0e8 },
+            ClientMessage::Plan(PlanCommand::Add(Node {
+                at: 1.0,
+                prograde: f64::NAN,
+                normal: 0.0,
+                radial: 0.0,
+            })),
+            ClientMessage::Plan(PlanCommand::Edit {
+                index: 0,
+                node: Node {
+                    at: 1.0,
+                    prograde: 0.0,
+                    normal: 1.0e6,
+                    radial: 0.0,
+                },
+            }),
         ];
         for message in bad {
             assert!(message.validate().is_err(), "{message:?}");

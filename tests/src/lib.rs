@@ -115,7 +115,33 @@ pub struct SimulateReport {
     /// Ships still flying.
     pub ships_flying: usize,
     /// Final states of the `--ships-file` ships, in order.
-    pub ship_states: Vec<BodyState>,
+    pub ship_states: Vec<ShipEnd>,
+}
+
+/// A `--ships-file` ship at the end of a simulation.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ShipEnd {
+    /// Barycentric position (m).
+    pub position_m: [f64; 3],
+    /// Barycentric velocity (m/s).
+    pub velocity_m_s: [f64; 3],
+    /// Propellant left (kg).
+    pub fuel_kg: f64,
+    /// `flying`, `landed` or `destroyed`.
+    pub flight: String,
+    /// Burns the executor finished.
+    pub burns: Vec<BurnReport>,
+}
+
+/// One burn the executor finished.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct BurnReport {
+    /// Planned delta-v (m/s, ICRF).
+    pub planned_m_s: [f64; 3],
+    /// Achieved delta-v (m/s, ICRF).
+    pub achieved_m_s: [f64; 3],
+    /// Left at cutoff (m/s).
+    pub left_m_s: f64,
 }
 
 /// One body's (or ship's) barycentric ICRF state.

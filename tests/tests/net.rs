@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use galaxy_shared::components::HoldMode;
+use galaxy_shared::flight_plan::{BurnPhase, Node, PlanCommand};
 use galaxy_shared::protocol::{
     CHANNEL_RELIABLE, ClientMessage, Event, Service, WarpReason, WireControls,
 };
@@ -92,6 +93,113 @@ fn refuel_and_reset_are_answered_with_events() {
         bot.wait_until(WAIT, |b| b.events.contains(&Event::Reset)),
         "no reset event: {:?}",
         bot.events
+    );
+}
+
+/// The newest flight plan the server sent the bot.
+fn plan(bot: &Bot) -> Option<(&[Node], Option<BurnPhase>)> {
+    bot.events.iter().rev().find_map(|event| match event {
+        Event::Plan { nodes, burn } => Some((&nodes[..], *burn)),
+        _ => None,
+    })
+}
+
+/// The refusals the bot has been sent.
+fn refusals(bot: &Bot) -> Vec<&str> {
+    bot.events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Rejected(reason) => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_planned_burn_is_flown_by_the_executor_and_bad_plans_are_refused() {
+    let setup = ServerSetup::new(None);
+    setup.create_admin("ann", PASSWORD);
+    let server = setup.start(&[]);
+    let login = Login::request(&server.http_url(), "ann", PASSWORD).expect("ann logs in");
+    let mut ann = Bot::connect(&login, Transport::Udp).expect("connects");
+    assert!(ann.wait_until(WAIT, |b| b.state.is_some() && plan(b).is_some()));
+    assert_eq!(
+        plan(&ann),
+        Some((&[][..], None)),
+        "told the empty plan at connect"
+    );
+    let now = ann.state.as_ref().expect("state").game_time;
+    let node = |at: f64, prograde: f64| Node {
+        at,
+        prograde,
+        normal: 0.0,
+        radial: 0.0,
+    };
+
+    // Refused with a reason, and nothing changes.
+    ann.send(&ClientMessage::Plan(PlanCommand::Add(node(
+        now - 10.0,
+        5.0,
+    ))));
+    ann.send(&ClientMessage::Plan(PlanCommand::Execute { all: false }));
+    ann.input(0.0, WireControls::Hold(HoldMode::Node));
+    assert!(
+        ann.wait_until(WAIT, |b| refusals(b).len() >= 3),
+        "{:?}",
+        ann.events
+    );
+    let reasons = refusals(&ann).join(" | ");
+    for expected in ["in the future", "no node to execute", "burn executor"] {
+        assert!(reasons.contains(expected), "{expected:?} not in {reasons}");
+    }
+    assert_eq!(plan(&ann), Some((&[][..], None)));
+
+    // A 10 m/s prograde node 150 s ahead, executed; an admin speeds the wait up.
+    let welcome = ann.welcome.as_ref().expect("welcomed");
+    let gm = welcome
+        .bodies
+        .iter()
+        .find(|b| b.name == "Earth")
+        .expect("Earth")
+        .gm;
+    let energy = |bot: &Bot| {
+        let own = bot.own.expect("state");
+        0.5 * own.velocity.length_squared() - gm / own.position.length()
+    };
+    let (before, speed_before) = (energy(&ann), speed(&ann));
+    ann.send(&ClientMessage::Plan(PlanCommand::Add(node(
+        now + 150.0,
+        10.0,
+    ))));
+    ann.send(&ClientMessage::Plan(PlanCommand::Execute { all: false }));
+    assert!(
+        ann.wait_until(WAIT, |b| plan(b).is_some_and(|(nodes, burn)| {
+            nodes.len() == 1 && burn == Some(BurnPhase::Waiting)
+        }))
+    );
+    let (ok, output) = ann.admin("timescale force 50", WAIT).expect("answered");
+    assert!(ok, "{output}");
+    assert!(
+        ann.wait_until(Duration::from_secs(30), |b| b
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::BurnFinished { .. }))),
+        "no burn finished: {:?}\n{}",
+        ann.events,
+        server.log()
+    );
+    let left = ann.events.iter().find_map(|e| match e {
+        Event::BurnFinished { left_m_s } => Some(*left_m_s),
+        _ => None,
+    });
+    assert!(left.is_some_and(|left| left < 0.1), "{left:?} m/s left");
+    assert!(ann.wait_until(WAIT, |b| plan(b) == Some((&[][..], None))));
+    // The orbit's energy grew by v·Δv (vis-viva for a 10 m/s prograde burn).
+    let gained = energy(&ann) - before;
+    let expected = speed_before * 10.0;
+    assert!(
+        (gained / expected - 1.0).abs() < 0.02,
+        "the orbit gained {gained:.0} J/kg, a 10 m/s prograde burn gives {expected:.0}"
     );
 }
 

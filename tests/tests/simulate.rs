@@ -212,6 +212,98 @@ fn ships_from_a_file_fly_their_kepler_orbits_and_come_back_in_order() {
     }
 }
 
+/// Writes `ships` as a ships file in a fresh temporary folder.
+fn ships_file(ships: &serde_json::Value) -> (galaxy_tests::server::TempDir, String) {
+    let dir = galaxy_tests::server::TempDir::new("galaxy-ships-file");
+    let file = dir.path().join("ships.json");
+    std::fs::write(&file, ships.to_string()).expect("temp file");
+    let path = file.display().to_string();
+    (dir, path)
+}
+
+#[test]
+fn the_burn_executor_flies_a_hohmann_transfer_to_geostationary_radius() {
+    use galaxy_shared::physics::orbit::OrbitalElements;
+    use galaxy_shared::physics::rocket::exhaust_velocity;
+    use glam::DVec3;
+    let start = simulate(&["--days", "0"], &[]);
+    let earth = start.body("Earth");
+    let (center, center_velocity) = (
+        DVec3::from_array(earth.position_m),
+        DVec3::from_array(earth.velocity_m_s),
+    );
+    // 400 km above the mean radius, circular, in the ICRF XY plane (near Earth's
+    // equator) to 42 164 km: vis-viva's two burns, half a transfer orbit apart.
+    let mu = EARTH_GM;
+    let (r1, r2) = (6_371_008.4 + 400_000.0, 42_164_000.0);
+    let transfer = 0.5 * (r1 + r2);
+    let dv1 = (mu / r1).sqrt() * ((r2 / transfer).sqrt() - 1.0);
+    let dv2 = (mu / r2).sqrt() * (1.0 - (r1 / transfer).sqrt());
+    let coast = std::f64::consts::PI * (transfer.powi(3) / mu).sqrt();
+    let first = 1_000.0;
+    let ships = serde_json::json!([{
+        "position_m": (center + DVec3::X * r1).to_array(),
+        "velocity_m_s": (center_velocity + DVec3::Y * (mu / r1).sqrt()).to_array(),
+        "nodes": [
+            {"at_s": first, "prograde_m_s": dv1},
+            {"at_s": first + coast, "prograde_m_s": dv2},
+        ],
+    }]);
+    let (_dir, path) = ships_file(&ships);
+    let days = ((first + coast + 3_600.0) / 86_400.0).to_string();
+    let report = simulate(
+        &["--days", &days, "--point-masses", "--ships-file", &path],
+        &[],
+    );
+    let ship = &report.ship_states[0];
+    assert_eq!(ship.flight, "flying");
+    assert_eq!(ship.burns.len(), 2, "both nodes flown: {:?}", ship.burns);
+    let earth = report.body("Earth");
+    let r = DVec3::from_array(ship.position_m) - DVec3::from_array(earth.position_m);
+    let v = DVec3::from_array(ship.velocity_m_s) - DVec3::from_array(earth.velocity_m_s);
+    let orbit = OrbitalElements::from_state(r, v, mu);
+    assert!(
+        (orbit.semi_major_axis - r2).abs() < 10_000.0,
+        "semi-major axis {:.1} km, not 42 164 km",
+        orbit.semi_major_axis / 1e3
+    );
+    assert!(orbit.eccentricity < 1e-3, "e = {}", orbit.eccentricity);
+    eprintln!(
+        "Hohmann: a = {:.3} km, e = {:.2e}, burns {:?}",
+        orbit.semi_major_axis / 1e3,
+        orbit.eccentricity,
+        ship.burns
+    );
+    for (burn, plan) in ship.burns.iter().zip([dv1, dv2]) {
+        let planned = DVec3::from_array(burn.planned_m_s);
+        let achieved = DVec3::from_array(burn.achieved_m_s);
+        assert!(
+            (planned.length() - plan).abs() < 1e-6 * plan,
+            "planned {planned} for {plan} m/s prograde"
+        );
+        let (size, angle) = (
+            achieved.length() / planned.length() - 1.0,
+            achieved.angle_between(planned).to_degrees(),
+        );
+        assert!(
+            size.abs() < 5e-3 && angle < 0.5,
+            "achieved {achieved} for {planned}: {:.3} % and {angle:.3}° off",
+            size * 100.0
+        );
+        assert!(burn.left_m_s < 0.1, "{} m/s left", burn.left_m_s);
+    }
+    // The propellant the rocket equation asks for the two planned burns, from a
+    // full 50 t ship with 40 t of it propellant.
+    let ve = exhaust_velocity(350.0);
+    let wanted = 50_000.0 * (1.0 - (-(dv1 + dv2) / ve).exp());
+    let used = 40_000.0 - ship.fuel_kg;
+    eprintln!("Hohmann: burnt {used:.1} kg, the rocket equation asks {wanted:.1} kg");
+    assert!(
+        used >= wanted && used < wanted * 1.005,
+        "burnt {used:.0} kg for the {wanted:.0} kg the plan needs"
+    );
+}
+
 #[test]
 fn a_bad_ships_file_is_refused_with_its_name() {
     let dir = galaxy_tests::server::TempDir::new("galaxy-ships-file");

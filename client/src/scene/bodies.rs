@@ -271,6 +271,7 @@ mod tests {
             radius: 1.0,
             color: [1.0; 3],
             rotation: Default::default(),
+            oblateness: None,
         }
     }
 

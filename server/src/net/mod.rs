@@ -39,6 +39,7 @@ pub fn plugin(app: &mut App) {
             PostUpdate,
             (
                 session::forward_ship_events,
+                session::forward_plans,
                 session::announce_clock_changes,
                 session::forward_console_replies,
                 session::carry_out_disconnects,

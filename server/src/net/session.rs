@@ -10,11 +10,12 @@ use std::collections::HashMap;
 use bevy::prelude::*;
 use bevy_renet2::prelude::{RenetServer, ServerEvent};
 use galaxy_shared::components::{Controls, Ship};
+use galaxy_shared::flight_plan::{Burn, FlightPlan};
 use galaxy_shared::protocol::{
     BodyInfo, CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, CodecError, ErrorCode, Event,
     MAX_CLIENT_MESSAGE, MAX_SERVER_MESSAGE, MIN_WARP_REQUEST, PROTOCOL_VERSION,
     RELIABLE_CHANNEL_MEMORY, Role, ServerMessage, Service, ShipInfo, TokenUserData, Warp,
-    WarpReason, Welcome, WireControls, decode, encode,
+    WarpReason, Welcome, WireControls, WireTarget, decode, encode,
 };
 use glam::DVec3;
 use metrics::{counter, gauge};
@@ -29,6 +30,7 @@ use crate::roster::{
     BannedNames, ConsoleReply, DisconnectPlayer, OnlinePlayer, PlayerConnected, Roster,
 };
 use crate::ships::spawn::{SpawnRng, ship_bundle, spawn_slot};
+use crate::ships::target::{Target, TargetCommand};
 use crate::ships::{Owner, ShipAction, ShipCommand, ShipEvent, ShipEventKind};
 use crate::telemetry;
 use crate::tick::SimClock;
@@ -71,6 +73,10 @@ pub struct Session {
     /// The own warp request in the last clock event this client was sent; `None`
     /// before the first.
     told_request: Option<f64>,
+    /// The flight plan has been sent since the connection opened.
+    told_plan: bool,
+    /// The target last sent; `None` before the first.
+    told_target: Option<Option<WireTarget>>,
 }
 
 /// Longest wait between telling a client why it is cut off and disconnecting it,
@@ -256,6 +262,8 @@ pub(super) fn handle_connections(
                         sent: std::collections::VecDeque::new(),
                         controls: None,
                         told_request: None,
+                        told_plan: false,
+                        told_target: None,
                     },
                 );
             }
@@ -288,6 +296,7 @@ fn body_infos(bodies: &Bodies) -> Vec<BodyInfo> {
             radius: bodies.catalog.radii[i],
             color: bodies.catalog.colors[i],
             rotation: bodies.catalog.rotations[i],
+            oblateness: bodies.catalog.oblateness[i].filter(|_| bodies.oblate),
         })
         .collect()
 }
@@ -296,6 +305,7 @@ pub(super) fn read_client_messages(
     mut server: ResMut<RenetServer>,
     mut sessions: ResMut<Sessions>,
     mut ship_commands: MessageWriter<ShipCommand>,
+    mut target_commands: MessageWriter<TargetCommand>,
     mut admin_lines: MessageWriter<AdminLine>,
     time: Res<Time<Real>>,
     config: Res<Config>,
@@ -344,8 +354,11 @@ pub(super) fn read_client_messages(
                             client,
                             session,
                             &mut server,
-                            &mut ship_commands,
-                            &mut admin_lines,
+                            Writers {
+                                ships: &mut ship_commands,
+                                targets: &mut target_commands,
+                                admin: &mut admin_lines,
+                            },
                         );
                     }
                     Err(error) => {
@@ -401,7 +414,10 @@ fn note_activity(
             player.warp_request = *factor;
             true
         }
-        ClientMessage::Service(_) | ClientMessage::Admin { .. } => true,
+        ClientMessage::Service(_)
+        | ClientMessage::Admin { .. }
+        | ClientMessage::Plan(_)
+        | ClientMessage::Target(_) => true,
         ClientMessage::Ping { .. } => false,
     };
     if active {
@@ -409,14 +425,25 @@ fn note_activity(
     }
 }
 
+/// Where a client's messages go on.
+struct Writers<'a, 's, 't, 'l> {
+    ships: &'a mut MessageWriter<'s, ShipCommand>,
+    targets: &'a mut MessageWriter<'t, TargetCommand>,
+    admin: &'a mut MessageWriter<'l, AdminLine>,
+}
+
 fn apply(
     message: ClientMessage,
     client: ClientId,
     session: &mut Session,
     server: &mut RenetServer,
-    ship_commands: &mut MessageWriter<ShipCommand>,
-    admin_lines: &mut MessageWriter<AdminLine>,
+    writers: Writers,
 ) {
+    let Writers {
+        ships: ship_commands,
+        targets: target_commands,
+        admin: admin_lines,
+    } = writers;
     let ship = session.ship;
     match message {
         ClientMessage::Input {
@@ -473,6 +500,15 @@ fn apply(
             &ServerMessage::Pong { nonce },
         ),
         ClientMessage::Warp { .. } => {}
+        ClientMessage::Plan(change) => {
+            ship_commands.write(ShipCommand {
+                ship,
+                action: ShipAction::Plan(change),
+            });
+        }
+        ClientMessage::Target(target) => {
+            target_commands.write(TargetCommand { ship, target });
+        }
     }
 }
 
@@ -491,6 +527,7 @@ pub(super) fn forward_ship_events(
             ShipEventKind::LiftedOff => Event::LiftedOff,
             ShipEventKind::Refuelled => Event::Refuelled,
             ShipEventKind::Reset => Event::Reset,
+            ShipEventKind::BurnFinished { left, .. } => Event::BurnFinished { left_m_s: *left },
             ShipEventKind::Rejected { reason } => Event::Rejected(reason.clone()),
         };
         send(
@@ -499,6 +536,43 @@ pub(super) fn forward_ship_events(
             CHANNEL_RELIABLE,
             &ServerMessage::Event(wire),
         );
+    }
+}
+
+/// Tells every client its ship's flight plan and target when it connects and
+/// whenever the plan, the executor's progress on it, or the target changes.
+pub(super) fn forward_plans(
+    mut sessions: ResMut<Sessions>,
+    plans: Query<(Ref<FlightPlan>, Option<&Burn>, Option<&Target>)>,
+    mut server: ResMut<RenetServer>,
+) {
+    for (&client, session) in &mut sessions.0 {
+        let Ok((plan, burn, target)) = plans.get(session.ship) else {
+            continue;
+        };
+        if !session.told_plan || plan.is_changed() {
+            session.told_plan = true;
+            let event = Event::Plan {
+                nodes: plan.nodes.clone(),
+                burn: burn.map(|b| b.phase),
+            };
+            send(
+                &mut server,
+                client,
+                CHANNEL_RELIABLE,
+                &ServerMessage::Event(event),
+            );
+        }
+        let target = target.map(|t| t.wire());
+        if session.told_target != Some(target) {
+            session.told_target = Some(target);
+            send(
+                &mut server,
+                client,
+                CHANNEL_RELIABLE,
+                &ServerMessage::Event(Event::Target(target)),
+            );
+        }
     }
 }
 

@@ -37,6 +37,7 @@ use super::interest::{IndexedShip, ShipIndex};
 use super::session::{Sessions, send};
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
+use crate::ships::target::Target;
 use crate::telemetry;
 use crate::tick::SimClock;
 
@@ -68,7 +69,12 @@ type OwnShipQuery = (
     &'static Throttle,
     &'static Controls,
     &'static FlightState,
+    Option<&'static Target>,
 );
+
+/// Send weight of the own ship's target: above everything else, so it rides in
+/// every state the budget allows.
+const TARGET_WEIGHT: f32 = 1_000.0;
 
 /// Something that may ride along in a state message.
 enum Candidate {
@@ -105,27 +111,22 @@ pub(super) fn send_states(
     let dominant_of =
         |position: DVec3| dominant_body(position, &bodies.state.positions, &bodies.soi);
     if !sessions.0.is_empty() {
-        index.rebuild(others.iter().map(|(entity, position, velocity, flight)| {
-            let od = dominant_of(position.0);
-            IndexedShip {
-                entity,
-                position: position.0,
-                wire: OtherShip {
-                    id: entity.index_u32(),
-                    dominant: od as u8,
-                    position: relative(position.0 - body_position(od)),
-                    velocity: relative(velocity.0 - bodies.state.velocities[od]),
-                    flight: wire_flight(flight),
-                },
-            }
-        }));
+        index.rebuild(
+            others
+                .iter()
+                .map(|(entity, position, velocity, flight)| IndexedShip {
+                    entity,
+                    position: position.0,
+                    wire: other_ship(&bodies, entity, position.0, velocity.0, flight),
+                }),
+        );
     }
     let far_gain = (FAR_SHIP_WEIGHT * period as f32 * index.revisit_sends()).min(FAR_VISIT_CAP);
     for (&client, session) in &mut sessions.0 {
         let Ok(own) = own_ships.get(session.ship) else {
             continue;
         };
-        let (position, velocity, attitude, rate, fuel, throttle, controls, flight) = own;
+        let (position, velocity, attitude, rate, fuel, throttle, controls, flight, target) = own;
         if session
             .sent
             .back()
@@ -197,9 +198,22 @@ pub(super) fn send_states(
             session.priorities.insert(entity, priority);
             priority
         };
+        let targeted = match target {
+            Some(Target::Ship(ship)) => others.get(*ship).ok(),
+            _ => None,
+        };
+        if let Some((entity, p, v, f)) = targeted {
+            let wire = other_ship(&bodies, entity, p.0, v.0, f);
+            let priority = accumulate(entity, TARGET_WEIGHT * period as f32);
+            candidates.push((priority, entity, Candidate::Ship(wire)));
+        }
+        let target_entity = targeted.map(|(entity, ..)| entity);
         index.near(position.0, session.ship, &mut near);
         for &i in near.iter() {
             let ship = index.get(i);
+            if Some(ship.entity) == target_entity {
+                continue;
+            }
             let distance = ship.position.distance(position.0);
             let closeness = (NEAR_DISTANCE / (distance + NEAR_DISTANCE)) as f32;
             let weight = FAR_SHIP_WEIGHT + NEAR_SHIP_WEIGHT * closeness;
@@ -208,7 +222,9 @@ pub(super) fn send_states(
         }
         for i in index.sample(&mut session.far_cursor) {
             let ship = index.get(i);
-            let known = near.contains(&i) || ship.entity == session.ship;
+            let known = near.contains(&i)
+                || ship.entity == session.ship
+                || Some(ship.entity) == target_entity;
             if known || ship.position.distance_squared(position.0) > radius2 {
                 continue;
             }
@@ -257,6 +273,24 @@ pub(super) fn send_states(
         );
     }
     histogram!(telemetry::SYNC_DURATION).record(started.elapsed().as_secs_f64());
+}
+
+/// Another ship as it goes on the wire: relative to its dominant body.
+fn other_ship(
+    bodies: &Bodies,
+    entity: Entity,
+    position: DVec3,
+    velocity: DVec3,
+    flight: &FlightState,
+) -> OtherShip {
+    let d = dominant_body(position, &bodies.state.positions, &bodies.soi);
+    OtherShip {
+        id: entity.index_u32(),
+        dominant: d as u8,
+        position: relative(position - bodies.state.positions[d]),
+        velocity: relative(velocity - bodies.state.velocities[d]),
+        flight: wire_flight(flight),
+    }
 }
 
 fn relative(v: DVec3) -> [f32; 3] {

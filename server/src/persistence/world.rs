@@ -7,8 +7,9 @@ use galaxy_shared::components::{
     AngularVelocity, Attitude, Controls, FlightState, Fuel, Position, Ship, Throttle, Velocity,
     WheelMomentum,
 };
+use galaxy_shared::flight_plan::{Burn, FlightPlan};
 
-use super::format::{ClockRecord, Limits, ShipRecord, WorldSnapshot};
+use super::format::{ClockRecord, Limits, PlanRecord, ShipRecord, WorldSnapshot};
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
 use crate::ships::flight::{DominantBody, PositionCarry};
@@ -31,6 +32,8 @@ pub(super) type ShipData = (
     &'static Controls,
     &'static FlightState,
     &'static DominantBody,
+    &'static FlightPlan,
+    Option<&'static Burn>,
 );
 
 /// Copies the world into a snapshot (done on the tick thread, between ticks), its
@@ -44,9 +47,32 @@ pub(super) fn capture<'a>(
 ) -> WorldSnapshot {
     records.clear();
     records.reserve(ships.len());
-    for (name, owner, p, carry, v, attitude, rate, wheels, fuel, throttle, controls, flight, dom) in
-        ships
+    let mut plans = Vec::new();
+    for (
+        name,
+        owner,
+        p,
+        carry,
+        v,
+        attitude,
+        rate,
+        wheels,
+        fuel,
+        throttle,
+        controls,
+        flight,
+        dom,
+        plan,
+        burn,
+    ) in ships
     {
+        if !plan.nodes.is_empty() || burn.is_some() {
+            plans.push(PlanRecord {
+                ship: records.len() as u32,
+                nodes: plan.nodes.clone(),
+                burn: burn.copied(),
+            });
+        }
         records.push(ShipRecord {
             name: name.0.clone(),
             owner: owner.map(|o| (o.player, o.name.clone())),
@@ -75,6 +101,7 @@ pub(super) fn capture<'a>(
         bodies: bodies.state.clone(),
         spawn_rng: spawn_rng.map_or(0, |rng| rng.0.get_seed()),
         ships: records,
+        plans,
         inertial_offsets: false,
     }
 }
@@ -169,6 +196,7 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
         bodies: state,
         spawn_rng,
         mut ships,
+        plans,
         inertial_offsets,
         ..
     } = snapshot;
@@ -202,7 +230,8 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
     if let Some(mut rng) = world.get_resource_mut::<SpawnRng>() {
         rng.0 = fastrand::Rng::with_seed(spawn_rng);
     }
-    for ship in ships {
+    let mut plans = plans.into_iter().peekable();
+    for (index, ship) in ships.into_iter().enumerate() {
         let mut entity = world.spawn((
             ShipName(ship.name),
             Ship,
@@ -222,6 +251,12 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
         ));
         if let Some((player, name)) = ship.owner {
             entity.insert(Owner { player, name });
+        }
+        if let Some(plan) = plans.next_if(|plan| plan.ship as usize == index) {
+            entity.insert(FlightPlan { nodes: plan.nodes });
+            if let Some(burn) = plan.burn {
+                entity.insert(burn);
+            }
         }
     }
     Ok(())

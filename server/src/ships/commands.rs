@@ -6,9 +6,10 @@
 
 use bevy::prelude::*;
 use galaxy_shared::components::{
-    AngularVelocity, Attitude, Controls, FlightState, Fuel, Position, Ship, Throttle, Velocity,
-    WheelMomentum,
+    AngularVelocity, Attitude, Controls, FlightState, Fuel, HoldMode, Position, Ship, Throttle,
+    Velocity, WheelMomentum,
 };
+use galaxy_shared::flight_plan::{Burn, FlightPlan, PlanCommand, PlanEffect};
 use metrics::counter;
 
 use super::flight::PositionCarry;
@@ -17,6 +18,7 @@ use crate::SimSystems;
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
 use crate::telemetry;
+use crate::tick::SimClock;
 
 pub(super) fn plugin(app: &mut App) {
     app.add_message::<ShipCommand>()
@@ -51,6 +53,8 @@ pub enum ShipAction {
     Reset,
     /// Move into this orbit at once, keeping fuel and controls (admin `teleport`).
     Teleport(OrbitSlot),
+    /// Change the flight plan, or start or stop flying it.
+    Plan(PlanCommand),
 }
 
 /// Something that happened to a ship, for its player.
@@ -81,6 +85,15 @@ pub enum ShipEventKind {
     Refuelled,
     /// A reset request was carried out.
     Reset,
+    /// The burn executor finished a node's burn.
+    BurnFinished {
+        /// Delta-v short of the plan (m/s).
+        left: f64,
+        /// The node's delta-v as planned at ignition (m/s, ICRF).
+        planned: glam::DVec3,
+        /// What the engine gave (m/s, ICRF).
+        achieved: glam::DVec3,
+    },
     /// A command was refused.
     Rejected {
         /// Why, in words for the player.
@@ -106,6 +119,8 @@ type ShipQuery = (
     &'static mut Throttle,
     &'static mut Controls,
     &'static mut FlightState,
+    &'static mut FlightPlan,
+    Has<Burn>,
 );
 
 type ShipParts<'a> = (
@@ -119,7 +134,18 @@ type ShipParts<'a> = (
     Mut<'a, Throttle>,
     Mut<'a, Controls>,
     Mut<'a, FlightState>,
+    Mut<'a, FlightPlan>,
+    bool,
 );
+
+/// What every command is judged against.
+struct Rules<'a> {
+    config: &'a Config,
+    spec: &'a ShipSpec,
+    bodies: &'a Bodies,
+    /// Game time at the tick's start.
+    now: f64,
+}
 
 fn apply_ship_commands(
     mut commands: MessageReader<ShipCommand>,
@@ -129,12 +155,31 @@ fn apply_ship_commands(
     config: Res<Config>,
     spec: Res<ShipSpec>,
     bodies: Res<Bodies>,
+    clock: Res<SimClock>,
     mut rng: ResMut<SpawnRng>,
+    mut executors: Commands,
 ) {
+    let rules = Rules {
+        config: &config,
+        spec: &spec,
+        bodies: &bodies,
+        now: clock.game_time,
+    };
     for command in commands.read() {
         let outcome = match ships.get_mut(command.ship) {
             Err(_) => Err("no such ship".to_owned()),
-            Ok(parts) => apply(command.action, parts, &config, &spec, &bodies, &mut rng.0),
+            Ok(parts) => apply(command.action, parts, &rules, &mut rng.0).map(|(kind, effect)| {
+                match effect {
+                    PlanEffect::Keep => {}
+                    PlanEffect::Start(all) => {
+                        executors.entity(command.ship).insert(Burn::waiting(all));
+                    }
+                    PlanEffect::Stop => {
+                        executors.entity(command.ship).remove::<Burn>();
+                    }
+                }
+                kind
+            }),
         };
         match outcome {
             Ok(Some(kind)) => {
@@ -158,15 +203,20 @@ fn apply_ship_commands(
     }
 }
 
-/// Applies one action; `Ok(Some)` for services that answer with an event.
+/// Applies one action: `Some` event for services that answer with one, and what
+/// becomes of the burn executor.
 fn apply(
     action: ShipAction,
     parts: ShipParts,
-    config: &Config,
-    spec: &ShipSpec,
-    bodies: &Bodies,
+    rules: &Rules,
     rng: &mut fastrand::Rng,
-) -> Result<Option<ShipEventKind>, String> {
+) -> Result<(Option<ShipEventKind>, PlanEffect), String> {
+    let Rules {
+        config,
+        spec,
+        bodies,
+        now,
+    } = *rules;
     let (
         mut position,
         mut carry,
@@ -178,25 +228,49 @@ fn apply(
         mut throttle,
         mut controls,
         mut flight,
+        mut plan,
+        executing,
     ) = parts;
+    let keep = |event: Option<ShipEventKind>| (event, PlanEffect::Keep);
     match action {
         ShipAction::Throttle(value) => {
             if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
                 return Err(format!("throttle must be within 0..1, got {value}"));
             }
             throttle.0 = value;
-            Ok(None)
+            Ok(keep(None))
         }
         ShipAction::Controls(Controls::Rates(rates)) => {
             if !(rates.is_finite() && rates.abs().max_element() <= 1.0) {
                 return Err(format!("rotation rates must be within -1..1, got {rates}"));
             }
             *controls = Controls::Rates(rates);
-            Ok(None)
+            Ok(keep(None))
+        }
+        ShipAction::Controls(Controls::Hold(HoldMode::Node)) => {
+            Err("the node hold is the burn executor's; use `node execute`".into())
         }
         ShipAction::Controls(hold) => {
             *controls = hold;
-            Ok(None)
+            Ok(keep(None))
+        }
+        ShipAction::Plan(change) => {
+            if matches!(change, PlanCommand::Execute { .. })
+                && !matches!(*flight, FlightState::Flying)
+            {
+                return Err("only a ship in flight can execute a node".into());
+            }
+            // Checked on a copy, so a refusal leaves the plan (and its change tick)
+            // untouched.
+            let mut changed = plan.clone();
+            let effect = changed
+                .apply(change, now, executing)
+                .map_err(|error| error.to_string())?;
+            *plan = changed;
+            if effect == PlanEffect::Stop {
+                super::executor::hand_back(&mut throttle, &mut controls);
+            }
+            Ok((None, effect))
         }
         ShipAction::Refuel => match *flight {
             FlightState::Destroyed { .. } => {
@@ -207,7 +281,7 @@ fn apply(
             }
             _ => {
                 fuel.0 = spec.fuel_capacity;
-                Ok(Some(ShipEventKind::Refuelled))
+                Ok(keep(Some(ShipEventKind::Refuelled)))
             }
         },
         ShipAction::Reset | ShipAction::Teleport(_) => {
@@ -222,6 +296,7 @@ fn apply(
                     slot
                 }
                 _ => {
+                    plan.nodes.clear();
                     wheels.0 = Default::default();
                     fuel.0 = spec.fuel_capacity;
                     throttle.0 = 0.0;
@@ -236,7 +311,17 @@ fn apply(
             rate.0 = Default::default();
             // Answered by its own event (or none), not reported as a lift-off.
             *flight.bypass_change_detection() = FlightState::Flying;
-            Ok((action == ShipAction::Reset).then_some(ShipEventKind::Reset))
+            // A reset or a teleport leaves the orbit a plan was made for.
+            let effect = if executing {
+                super::executor::hand_back(&mut throttle, &mut controls);
+                PlanEffect::Stop
+            } else {
+                PlanEffect::Keep
+            };
+            Ok((
+                (action == ShipAction::Reset).then_some(ShipEventKind::Reset),
+                effect,
+            ))
         }
     }
 }

@@ -19,8 +19,8 @@ use bevy::ecs::query::QueryData;
 use bevy::prelude::*;
 use bevy::tasks::ComputeTaskPool;
 use galaxy_shared::components::{
-    AngularVelocity, Attitude, Controls, FlightState, Fuel, HoldMode, Position, Ship, Throttle,
-    Velocity, WheelMomentum,
+    Aim, AngularVelocity, Attitude, Controls, FlightState, Fuel, HoldMode, Position, Ship,
+    Throttle, Velocity, WheelMomentum,
 };
 use galaxy_shared::physics::attitude::{
     RotationGoal, RotationState, at_rest, cylinder_inertia, forward, step_rotation,
@@ -83,6 +83,8 @@ pub struct ShipFlight {
     pub throttle: &'static Throttle,
     /// Rotation commands or hold mode.
     pub controls: &'static Controls,
+    /// Where an aimed hold mode points.
+    pub aim: &'static Aim,
 }
 
 /// Everything one ship's flight changes, gathered from its components.
@@ -109,6 +111,8 @@ pub struct Pilot {
     pub throttle: f64,
     /// Rotation commands or hold mode.
     pub controls: Controls,
+    /// Where an aimed hold mode points (ICRF).
+    pub aim: DVec3,
 }
 
 /// A substep closer to a surface than this many substeps of travel is split finely.
@@ -170,6 +174,7 @@ fn integrate_ships(
             dominant: table.dominant,
             throttle: table.throttle,
             controls: table.controls,
+            aim: table.aim,
         };
         pool.scope(|scope| {
             let mut rest = ships;
@@ -260,6 +265,7 @@ struct ShipSlices<'a> {
     dominant: &'a [DominantBody],
     throttle: &'a [Throttle],
     controls: &'a [Controls],
+    aim: &'a [Aim],
 }
 
 impl<'a> ShipSlices<'a> {
@@ -276,6 +282,7 @@ impl<'a> ShipSlices<'a> {
         let (dominant, dominant_tail) = self.dominant.split_at(mid);
         let (throttle, throttle_tail) = self.throttle.split_at(mid);
         let (controls, controls_tail) = self.controls.split_at(mid);
+        let (aim, aim_tail) = self.aim.split_at(mid);
         (
             Self {
                 position,
@@ -289,6 +296,7 @@ impl<'a> ShipSlices<'a> {
                 dominant,
                 throttle,
                 controls,
+                aim,
             },
             Self {
                 position: position_tail,
@@ -302,6 +310,7 @@ impl<'a> ShipSlices<'a> {
                 dominant: dominant_tail,
                 throttle: throttle_tail,
                 controls: controls_tail,
+                aim: aim_tail,
             },
         )
     }
@@ -323,6 +332,7 @@ impl<'a> ShipSlices<'a> {
         let pilot = Pilot {
             throttle: self.throttle[i].0,
             controls: self.controls[i],
+            aim: self.aim[i].0,
         };
         Flier::new(state, pilot, self.dominant[i].0, settings)
     }
@@ -649,6 +659,10 @@ impl Pilot {
         match self.controls {
             Controls::Rates(rates) => RotationGoal::Torque(rates),
             Controls::Hold(HoldMode::Stability) => RotationGoal::Rate(DVec3::ZERO),
+            Controls::Hold(mode) if mode.is_aimed() => self
+                .aim
+                .try_normalize()
+                .map_or(RotationGoal::Rate(DVec3::ZERO), RotationGoal::Point),
             Controls::Hold(mode) => {
                 let r = state.position - track.positions_at(k)[dominant];
                 let v = state.velocity - track.velocities_at(k)[dominant];

@@ -1,9 +1,12 @@
-//! Player ships: spawning, pilot commands, flight and service requests.
+//! Player ships: spawning, pilot commands, the burn executor, flight and service
+//! requests.
 
 pub mod coast;
 mod commands;
+pub mod executor;
 pub mod flight;
 pub mod spawn;
+pub mod target;
 
 use std::sync::Arc;
 
@@ -26,7 +29,13 @@ pub struct ShipName(pub Arc<str>);
 
 pub(super) fn plugin(app: &mut App) {
     app.register_required_components::<galaxy_shared::components::Ship, ShipName>()
-        .add_plugins((spawn::plugin, commands::plugin, flight::plugin));
+        .add_plugins((
+            spawn::plugin,
+            commands::plugin,
+            executor::plugin,
+            target::plugin,
+            flight::plugin,
+        ));
 }
 
 /// The word for a flight state in admin replies and metric labels.

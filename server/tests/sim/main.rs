@@ -5,6 +5,7 @@
 mod bodies;
 mod harness;
 mod lanes;
+mod predict;
 mod ships;
 mod surface;
 mod tick;

@@ -4,6 +4,7 @@
 //! All functions take and return f64 glam types in SI units in the barycentric ICRF
 //! frame; the ECS systems on the server only move data in and out of them.
 
+pub mod approach;
 pub mod attitude;
 pub mod coast;
 pub mod compensated;
@@ -11,8 +12,10 @@ pub mod gravity;
 pub mod integrator;
 pub mod kepler;
 pub mod lanes;
+pub mod manoeuvre;
 pub mod oblateness;
 pub mod orbit;
+pub mod predict;
 #[cfg(test)]
 mod reference;
 pub mod rocket;
