@@ -8,6 +8,7 @@ use bevy::prelude::*;
 use glam::DVec3;
 
 use crate::console::console_closed;
+use crate::node_editor::NodeEditor;
 use crate::options::LaunchOptions;
 use crate::scene::bodies::{BodySystem, CelestialBody};
 use crate::scene::origin::{FloatingOrigin, to_render};
@@ -112,9 +113,10 @@ fn steer_camera(
     buttons: Res<ButtonInput<MouseButton>>,
     motion: Res<AccumulatedMouseMotion>,
     scroll: Res<AccumulatedMouseScroll>,
+    editor: Res<NodeEditor>,
     mut camera: Single<&mut OrbitCamera>,
 ) {
-    if buttons.any_pressed([MouseButton::Left, MouseButton::Right]) {
+    if buttons.any_pressed([MouseButton::Left, MouseButton::Right]) && !editor.dragging() {
         let (yaw, pitch) = drag(camera.yaw, camera.pitch, motion.delta);
         camera.yaw = yaw;
         camera.pitch = pitch;

@@ -15,6 +15,7 @@ mod hud;
 mod login;
 mod motion;
 mod net;
+mod node_editor;
 mod options;
 mod orbit_line;
 mod page;
@@ -124,6 +125,7 @@ fn plugin(app: &mut App) {
         capture::plugin,
         page::plugin,
         plan::plugin,
+        node_editor::plugin,
         prediction::plugin,
         target::plugin,
     ));

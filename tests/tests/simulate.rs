@@ -305,6 +305,67 @@ fn the_burn_executor_flies_a_hohmann_transfer_to_geostationary_radius() {
 }
 
 #[test]
+fn a_phasing_transfer_flown_by_the_executor_meets_the_target_ship() {
+    use glam::DVec3;
+    let start = simulate(&["--days", "0"], &[]);
+    let earth = start.body("Earth");
+    let (center, center_velocity) = (
+        DVec3::from_array(earth.position_m),
+        DVec3::from_array(earth.velocity_m_s),
+    );
+    // The target circles 400 km up; the chaser 10 km lower, in the same plane. A
+    // Hohmann transfer up to the target's orbit, timed (Kepler) to arrive 300 m
+    // behind it, then a circularisation: the two should fly together.
+    let mu = EARTH_GM;
+    let (low, high) = (6_371_008.4 + 390_000.0, 6_371_008.4 + 400_000.0);
+    let transfer = 0.5 * (low + high);
+    let dv1 = (mu / low).sqrt() * ((high / transfer).sqrt() - 1.0);
+    let dv2 = (mu / high).sqrt() * (1.0 - (low / transfer).sqrt());
+    let half = std::f64::consts::PI * (transfer.powi(3) / mu).sqrt();
+    let (n_low, n_high) = ((mu / low.powi(3)).sqrt(), (mu / high.powi(3)).sqrt());
+    let first = 600.0;
+    let arrival = first + half;
+    let behind = 300.0 / high;
+    let target_phase = n_low * first + std::f64::consts::PI + behind - n_high * arrival;
+    let circular = |radius: f64, phase: f64| {
+        let (sin, cos) = phase.sin_cos();
+        (
+            (center + DVec3::new(cos, sin, 0.0) * radius).to_array(),
+            (center_velocity + DVec3::new(-sin, cos, 0.0) * (mu / radius).sqrt()).to_array(),
+        )
+    };
+    let (chaser_r, chaser_v) = circular(low, 0.0);
+    let (target_r, target_v) = circular(high, target_phase);
+    let ships = serde_json::json!([
+        {
+            "position_m": chaser_r,
+            "velocity_m_s": chaser_v,
+            "nodes": [
+                {"at_s": first, "prograde_m_s": dv1},
+                {"at_s": arrival, "prograde_m_s": dv2},
+            ],
+        },
+        {"position_m": target_r, "velocity_m_s": target_v},
+    ]);
+    let (_dir, path) = ships_file(&ships);
+    let days = ((arrival + 600.0) / 86_400.0).to_string();
+    let report = simulate(
+        &["--days", &days, "--point-masses", "--ships-file", &path],
+        &[],
+    );
+    let (chaser, target) = (&report.ship_states[0], &report.ship_states[1]);
+    assert_eq!(chaser.burns.len(), 2, "{:?}", chaser.burns);
+    let distance = distance(chaser.position_m, target.position_m);
+    let speed =
+        DVec3::from_array(chaser.velocity_m_s).distance(DVec3::from_array(target.velocity_m_s));
+    eprintln!("rendezvous: {distance:.0} m apart at {speed:.3} m/s");
+    assert!(
+        distance < 1_000.0 && speed < 1.0,
+        "{distance:.0} m apart at {speed:.2} m/s, 10 minutes after arriving"
+    );
+}
+
+#[test]
 fn a_bad_ships_file_is_refused_with_its_name() {
     let dir = galaxy_tests::server::TempDir::new("galaxy-ships-file");
     let file = dir.path().join("bad.json");

@@ -83,7 +83,8 @@ fn choose_targets(
                 ship.insert(target);
             }
             Ok(None) => {
-                ship.remove::<Target>();
+                // A target hold with nothing to aim at holds the attitude still.
+                ship.remove::<Target>().insert(Aim::default());
             }
             Err(reason) => {
                 counter!(telemetry::SHIP_COMMANDS_REJECTED).increment(1);
@@ -120,7 +121,7 @@ pub fn target_direction(
 
 fn aim_at_targets(
     bodies: Res<Bodies>,
-    mut pilots: Query<(&Controls, &Position, &Velocity, &mut Aim, Option<&Target>), With<Ship>>,
+    mut pilots: Query<(&Controls, &Position, &Velocity, &mut Aim, &Target), With<Ship>>,
     others: Query<(&Position, &Velocity), With<Ship>>,
 ) {
     for (controls, position, velocity, mut aim, target) in &mut pilots {
@@ -130,15 +131,14 @@ fn aim_at_targets(
         if !mode.is_aimed() || mode == HoldMode::Node {
             continue;
         }
-        let at = match target {
-            Some(Target::Ship(ship)) => others.get(*ship).ok().map(|(p, v)| (p.0, v.0)),
-            Some(Target::Body(body)) => bodies
+        let at = match *target {
+            Target::Ship(ship) => others.get(ship).ok().map(|(p, v)| (p.0, v.0)),
+            Target::Body(body) => bodies
                 .state
                 .positions
-                .get(*body)
-                .zip(bodies.state.velocities.get(*body))
+                .get(body)
+                .zip(bodies.state.velocities.get(body))
                 .map(|(p, v)| (*p, *v)),
-            None => None,
         };
         let direction = at.map_or(DVec3::ZERO, |(p, v)| {
             target_direction(mode, position.0, velocity.0, p, v)

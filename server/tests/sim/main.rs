@@ -8,4 +8,5 @@ mod lanes;
 mod predict;
 mod ships;
 mod surface;
+mod target;
 mod tick;
