@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (fuzz/fuzz_targets) with libFuzzer for a number of
-# executions each (default 1 000 000) and prints libFuzzer's final statistics.
+# executions each (default 1 000 000), optimised but with debug assertions and
+# overflow checks (the panics renet2 hides in release), and prints libFuzzer's final statistics.
 # Not part of CI. Needs a nightly toolchain (rustup's, `cargo +nightly`); installs
 # cargo-fuzz when missing. Targets with seeds (fuzz/seeds.py: honest packets the
 # fuzzer bends) start from them. A crash leaves its input in fuzz/artifacts/<target>/.
@@ -29,7 +30,7 @@ for target in "${targets[@]}"; do
     fi
     log="$(mktemp)"
     status=0
-    cargo +nightly fuzz run --fuzz-dir fuzz --release "$target" "${corpora[@]}" -- \
+    cargo +nightly fuzz run --fuzz-dir fuzz --release --debug-assertions "$target" "${corpora[@]}" -- \
         -runs="$runs" -print_final_stats=1 -max_len=4096 >"$log" 2>&1 || status=$?
     grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|Done)' "$log" || true
     if [ "$status" -ne 0 ]; then

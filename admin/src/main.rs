@@ -31,13 +31,34 @@ struct Cli {
     /// Forget the cached session first (log in again).
     #[arg(long)]
     fresh: bool,
-    /// The console line, e.g. `players` or `timescale 1000`.
+    /// The console line, e.g. `players` or `timescale 1000`; `--json` and `--fresh`
+    /// may also follow it.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     line: Vec<String>,
 }
 
+impl Cli {
+    /// Takes `--json` and `--fresh` out of the line wherever they stand: the
+    /// line keeps hyphenated words (`teleport ada -100`), and no console word
+    /// starts with two hyphens, so `galaxy-admin players --json` means the flag.
+    fn flags_after_the_line(mut self) -> Self {
+        self.line.retain(|word| match word.as_str() {
+            "--json" => {
+                self.json = true;
+                false
+            }
+            "--fresh" => {
+                self.fresh = true;
+                false
+            }
+            _ => true,
+        });
+        self
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse().flags_after_the_line();
     let line = cli.line.join(" ");
     let mut client = Client::new(cli.server.trim_end_matches('/'), &cli.user);
     if cli.fresh {
@@ -86,5 +107,29 @@ impl Failure {
             Self::Failed(_) => 3,
             Self::Unreachable(_) => 4,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        let cli = Cli::try_parse_from(std::iter::once("galaxy-admin").chain(args.iter().copied()));
+        cli.map(Cli::flags_after_the_line)
+            .unwrap_or_else(|error| panic!("{args:?}: {error}"))
+    }
+
+    #[test]
+    fn flags_may_follow_the_line_and_negative_numbers_stay_in_it() {
+        let cli = parse(&["players", "--json"]);
+        assert!(cli.json && !cli.fresh);
+        assert_eq!(cli.line, ["players"]);
+        let cli = parse(&["--json", "status"]);
+        assert!(cli.json);
+        assert_eq!(cli.line, ["status"]);
+        let cli = parse(&["teleport", "ada", "-100", "--fresh"]);
+        assert!(cli.fresh && !cli.json);
+        assert_eq!(cli.line, ["teleport", "ada", "-100"]);
     }
 }

@@ -1,5 +1,5 @@
-//! Who is online, and the messages that reach players, so plugins that act on
-//! players (admin) never touch connections: the network plugin owns the
+//! Who is online, the messages that reach players and the admin lines they type,
+//! so plugins that act on players (admin) never touch connections: the network plugin owns the
 //! connections, keeps the roster and carries the messages out. Both sides depend on
 //! this module, never on each other.
 
@@ -8,14 +8,17 @@ use std::collections::{HashMap, HashSet};
 use bevy::prelude::*;
 use galaxy_shared::protocol::{ErrorCode, MIN_WARP_REQUEST, Role};
 
-use crate::bridge::AdminReply;
+use tokio::sync::oneshot;
+
+use crate::bridge::{Actor, AdminReply};
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<Roster>()
         .init_resource::<BannedNames>()
         .add_message::<PlayerConnected>()
         .add_message::<DisconnectPlayer>()
-        .add_message::<ConsoleReply>();
+        .add_message::<ConsoleReply>()
+        .add_message::<AdminLine>();
 }
 
 /// One player online.
@@ -100,4 +103,24 @@ pub struct ConsoleReply {
     pub player: u64,
     /// The answer.
     pub reply: AdminReply,
+}
+
+/// Where an admin answer goes.
+#[derive(Debug)]
+pub enum ReplyTo {
+    /// A player's console, over the game connection.
+    Player(u64),
+    /// An HTTP request waiting on this (its actor was checked by the endpoint).
+    Http(oneshot::Sender<AdminReply>),
+}
+
+/// One admin line to run.
+#[derive(Message, Debug)]
+pub struct AdminLine {
+    /// Who typed it.
+    pub actor: Actor,
+    /// The line.
+    pub line: String,
+    /// Where the answer goes.
+    pub reply_to: ReplyTo,
 }

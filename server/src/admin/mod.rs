@@ -21,14 +21,16 @@ use galaxy_shared::protocol::{ErrorCode, Role};
 use galaxy_shared::units::CalendarTime;
 use metrics::counter;
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::bridge::{Actor, AdminInbox, AdminReply, Bridge};
 use crate::config::Config;
 use crate::db::Db;
 use crate::ephemeris::Bodies;
 use crate::persistence::{SnapshotOutcome, SnapshotRequests};
-use crate::roster::{BannedNames, ConsoleReply, DisconnectPlayer, PlayerConnected, Roster};
+use crate::roster::{
+    AdminLine, BannedNames, ConsoleReply, DisconnectPlayer, PlayerConnected, ReplyTo, Roster,
+};
 use crate::ships::spawn::circular_orbit;
 use crate::ships::{Owner, ShipAction, ShipCommand, flight_word};
 use crate::telemetry;
@@ -38,8 +40,7 @@ use access::{Access, Verdict};
 
 pub(super) fn plugin(app: &mut App) {
     let (deferred_tx, deferred_rx) = mpsc::unbounded_channel();
-    app.add_message::<AdminLine>()
-        .init_resource::<Access>()
+    app.init_resource::<Access>()
         .insert_resource(Deferred {
             tx: deferred_tx,
             rx: deferred_rx,
@@ -54,26 +55,6 @@ pub(super) fn plugin(app: &mut App) {
             )
                 .chain(),
         );
-}
-
-/// Where an admin answer goes.
-#[derive(Debug)]
-pub enum ReplyTo {
-    /// A player's console, over the game connection.
-    Player(u64),
-    /// An HTTP request waiting on this (its actor was checked by the endpoint).
-    Http(oneshot::Sender<AdminReply>),
-}
-
-/// One admin line to run.
-#[derive(Message, Debug)]
-pub struct AdminLine {
-    /// Who typed it.
-    pub actor: Actor,
-    /// The line.
-    pub line: String,
-    /// Where the answer goes.
-    pub reply_to: ReplyTo,
 }
 
 /// The database and the runtime that talks to it, for account standings,
