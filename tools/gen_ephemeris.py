@@ -146,14 +146,19 @@ def main():
            "GMB, EMRAT, au); Mars-Pluto are system barycenters with system "
            "GM (planet+moons); Earth/Moon split from EMB by EMRAT; radius and "
            "rotation models from IAU WGCCRE 2015 (Neptune's meridian 2009); "
-           "J2 from the NASA GSFC planetary fact sheets")
+           "J2 and which bodies are airless from the NASA GSFC planetary fact "
+           "sheets")
     bodies = []
+    # Bodies whose surface a lander meets in vacuum: the NASA GSFC fact sheets give
+    # Mercury and the Moon no atmosphere to speak of and Pluto about 1 Pa.
+    AIRLESS = {"Mercury", "Moon", "Pluto"}
     for name, parent, _, _ in BODIES:
         radius_km, rotation, oblateness, colour = PHYSICAL[name]
         ra, ra_rate, dec, dec_rate, w0, w_rate = rotation
         bodies.append({
             "name": name, "parent": parent, "gm_m3_s2": gm[name],
             "radius_m": radius_km * 1e3,
+            **({"airless": True} if name in AIRLESS else {}),
             "rotation": {
                 "pole_ra_deg": ra, "pole_ra_deg_per_century": ra_rate,
                 "pole_dec_deg": dec, "pole_dec_deg_per_century": dec_rate,

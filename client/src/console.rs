@@ -8,7 +8,7 @@ use bevy::input::ButtonState;
 use bevy::input::keyboard::{Key, KeyboardInput};
 use bevy::prelude::*;
 use galaxy_shared::admin::MAX_ADMIN_LINE;
-use galaxy_shared::flight_plan::NodeLine;
+use galaxy_shared::flight_plan::{NodeLine, PlanCommand};
 use galaxy_shared::protocol::{ClientMessage, unpack_fuel};
 
 use crate::net::{AdminReply, Latest, Outgoing, Session, ShipSamples};
@@ -17,6 +17,7 @@ use crate::scene::GameClock;
 use crate::scene::bodies::BodySystem;
 use crate::scene::ships::OwnShipNow;
 use crate::target::{self, ChosenTarget, Readout, locate, match_velocity_node};
+use crate::transfer::{self, TransferLine};
 use crate::warp;
 use crate::{ClientSystems, Screen};
 
@@ -175,8 +176,12 @@ impl Cockpit<'_> {
             .ok_or_else(|| "no orbit to plan in".into())
     }
 
-    /// Runs a player's own line (`node …`, `target …`): `None` when it is not one.
+    /// Runs a player's own line (`node …`, `target …`, `land`): `None` when it is
+    /// not one.
     fn run(&self, line: &str, latest: &Latest) -> Option<NodeAction> {
+        if line.eq_ignore_ascii_case("land") {
+            return Some(NodeAction::Send(ClientMessage::Plan(PlanCommand::Land)));
+        }
         if let Some(bodies) = &self.bodies
             && let Some(parsed) =
                 target::parse_target_line(line, bodies, &self.ships, self.own.position)
@@ -213,6 +218,7 @@ fn type_into_console(
     mut console: ResMut<ConsoleState>,
     mut latest: ResMut<Latest>,
     mut outgoing: MessageWriter<Outgoing>,
+    mut transfer_lines: MessageWriter<TransferLine>,
     cockpit: Cockpit,
 ) {
     for key in keys.read() {
@@ -244,7 +250,9 @@ fn type_into_console(
                 }
                 console.history.push(&line);
                 console.print(&format!("> {line}"));
-                if let Some(action) = cockpit.run(&line, &latest) {
+                if transfer::is_transfer_line(&line) {
+                    transfer_lines.write(TransferLine(line));
+                } else if let Some(action) = cockpit.run(&line, &latest) {
                     match action {
                         NodeAction::Send(message) => {
                             outgoing.write(Outgoing(message));

@@ -19,6 +19,7 @@ use galaxy_shared::units::CalendarTime;
 use crate::controls::Pilot;
 use crate::net::{Latest, Link, LinkStatus, ServerEvent, Session, ShipSamples};
 use crate::plan::Plan;
+use crate::prediction::{Prediction, encounter_line};
 use crate::scene::GameClock;
 use crate::scene::bodies::BodySystem;
 use crate::scene::ships::OwnShipNow;
@@ -105,6 +106,8 @@ pub(crate) struct FlightReadout {
     pub next_node: Option<String>,
     /// The target, as [`crate::target::Readout::line`] reads it.
     pub target: Option<String>,
+    /// The predicted path's first pass by another body.
+    pub encounter: Option<String>,
 }
 
 /// Latitude and longitude as a pilot reads them: `51.50°N 0.12°W`.
@@ -171,6 +174,7 @@ pub(crate) fn hold_name(hold: Option<HoldMode>) -> &'static str {
         Some(HoldMode::AntiTarget) => "anti-target",
         Some(HoldMode::RelativePrograde) => "relative prograde",
         Some(HoldMode::RelativeRetrograde) => "relative retrograde",
+        Some(HoldMode::Land) => "land (landing autopilot)",
     }
 }
 
@@ -234,6 +238,9 @@ pub(crate) fn flight_text(r: &FlightReadout) -> String {
     }
     if let Some(target) = &r.target {
         let _ = write!(text, "\nTarget         {target}");
+    }
+    if let Some(encounter) = &r.encounter {
+        let _ = write!(text, "\nEncounter      {encounter}");
     }
     match r.flight {
         Some(WireFlight::Landed) => text.push_str("\nLANDED"),
@@ -345,6 +352,7 @@ fn update_hud(
     session: Option<Res<Session>>,
     bodies: Option<Res<BodySystem>>,
     plan: Res<Plan>,
+    prediction: Res<Prediction>,
     target: Res<ChosenTarget>,
     ships: Res<ShipSamples>,
     log: Res<EventLog>,
@@ -381,7 +389,7 @@ fn update_hud(
                 throttle_command: f64::from(pilot.throttle),
                 delta_v: delta_v(info.exhaust_velocity, info.dry_mass + fuel, info.dry_mass),
                 hold: match own.ship.controls {
-                    WireControls::Hold(HoldMode::Node) => Some(HoldMode::Node),
+                    WireControls::Hold(mode @ (HoldMode::Node | HoldMode::Land)) => Some(mode),
                     _ => pilot.hold,
                 },
                 flight: Some(own.ship.flight),
@@ -401,6 +409,10 @@ fn update_hud(
                     );
                     Some(readout.line(&name))
                 }),
+                encounter: prediction
+                    .encounter
+                    .as_ref()
+                    .map(|e| encounter_line(e, &bodies, clock.now)),
             })
         }
         _ => "waiting for the first state...".into(),
@@ -474,10 +486,12 @@ mod tests {
             }),
             next_node: Some("dv 120.0 m/s".into()),
             target: Some("Moon: 384 400 km".into()),
+            encounter: Some("Moon periapsis 100 km in 110.2 h".into()),
         });
         for expected in [
             "Warp           x50 (lowest request, by bob); you ask x100, cap x1000",
             "Over ground    33.87°S 151.21°E  ground speed 7.204 km/s",
+            "Encounter      Moon periapsis 100 km in 110.2 h",
             "2000-01-01 12:00:00 TDB",
             "PAUSED",
             "Earth",

@@ -23,6 +23,7 @@ mod plan;
 mod prediction;
 mod scene;
 mod target;
+mod transfer;
 mod warp;
 
 use bevy::prelude::*;
@@ -129,6 +130,7 @@ fn plugin(app: &mut App) {
         prediction::plugin,
         target::plugin,
     ));
+    app.add_plugins(transfer::plugin);
     #[cfg(target_arch = "wasm32")]
     app.add_plugins(canvas::plugin);
 }

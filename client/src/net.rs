@@ -300,7 +300,11 @@ fn receive_messages(
                     events.write(ServerEvent(describe_event(&event)));
                     match event {
                         Event::Clock { warp, .. } => latest.warp = Some(warp),
-                        Event::Plan { nodes, burn } => *plan = Plan { nodes, burn },
+                        Event::Plan { nodes, burn } => {
+                            plan.nodes = nodes;
+                            plan.burn = burn;
+                        }
+                        Event::Landing(phase) => plan.landing = phase,
                         Event::Target(chosen) => target.0 = chosen,
                         _ => {}
                     }
@@ -410,6 +414,9 @@ pub(crate) fn describe_event(event: &Event) -> String {
         Event::BurnFinished { left_m_s } => format!("burn done, {left_m_s:.2} m/s short"),
         Event::Target(None) => "no target".into(),
         Event::Target(Some(target)) => format!("target: {target:?}"),
+        Event::Landing(None) => "landing autopilot off".into(),
+        Event::Landing(Some(phase)) => crate::plan::landing_words(*phase).into(),
+        Event::Touchdown { speed_m_s } => format!("touchdown at {speed_m_s:.1} m/s"),
     }
 }
 

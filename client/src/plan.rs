@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use bevy::prelude::*;
-use galaxy_shared::flight_plan::{BurnPhase, Node, NodeLine, PlanCommand};
+use galaxy_shared::flight_plan::{BurnPhase, LandingPhase, Node, NodeLine, PlanCommand};
 use galaxy_shared::physics::manoeuvre::burn_time;
 use galaxy_shared::protocol::{ClientMessage, ShipInfo};
 
@@ -20,6 +20,8 @@ pub(crate) struct Plan {
     pub nodes: Vec<Node>,
     /// How far the executor is with the first node, when it flies it.
     pub burn: Option<BurnPhase>,
+    /// What the landing autopilot does, when it flies the ship.
+    pub landing: Option<LandingPhase>,
 }
 
 /// `h:mm:ss` (or `d h:mm:ss`), with a sign for the past.
@@ -57,9 +59,22 @@ pub(crate) fn describe_node(node: &Node, now: f64, mass: f64, info: &ShipInfo) -
     )
 }
 
+/// The HUD's words for a landing phase.
+pub(crate) fn landing_words(phase: LandingPhase) -> &'static str {
+    match phase {
+        LandingPhase::Deorbit => "landing: deorbit burn",
+        LandingPhase::Coast => "landing: falling to the braking burn",
+        LandingPhase::Brake => "landing: braking",
+        LandingPhase::Descend => "landing: descending",
+    }
+}
+
 impl Plan {
     /// The HUD's line for the next node, if any.
     pub fn next_line(&self, now: f64, mass: f64, info: &ShipInfo) -> Option<String> {
+        if let Some(phase) = self.landing {
+            return Some(landing_words(phase).to_owned());
+        }
         let node = self.nodes.first()?;
         let mut line = describe_node(node, now, mass, info);
         if let Some(phase) = self.burn {
@@ -167,6 +182,7 @@ mod tests {
         let plan = Plan {
             nodes: vec![node(2_000.0, 5.0)],
             burn: Some(BurnPhase::Turning),
+            landing: None,
         };
         let line = NodeLine::parse("node add +10m prograde 120")
             .expect("a node line")

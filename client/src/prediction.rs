@@ -7,7 +7,7 @@ use bevy::prelude::*;
 use galaxy_shared::physics::gravity::sphere_of_influence;
 use galaxy_shared::physics::integrator::{BodyIntegrator, NBodyState};
 use galaxy_shared::physics::orbit::OrbitalElements;
-use galaxy_shared::physics::predict::{PredictionBodies, Predictor};
+use galaxy_shared::physics::predict::{Encounter, PredictionBodies, Predictor, encounters};
 use glam::DVec3;
 
 use crate::plan::Plan;
@@ -49,10 +49,12 @@ pub(crate) struct Prediction {
     plan: Plan,
     /// Real seconds since it started.
     age: f32,
+    /// The first pass by another body on the path, once the path is done.
+    pub encounter: Option<Encounter>,
 }
 
 /// The bodies as the client knows them, in the form the predictor takes.
-fn prediction_bodies(bodies: &BodySystem, now: f64) -> PredictionBodies {
+pub(crate) fn prediction_bodies(bodies: &BodySystem, now: f64) -> PredictionBodies {
     let info = |i: usize| bodies.info.get(i).and_then(Option::as_ref);
     let n = bodies.positions.len();
     let soi = (0..n)
@@ -117,6 +119,7 @@ fn advance_prediction(
             .is_none_or(|p| p.is_done() && prediction.age > REFRESH_S);
     if plan.nodes.is_empty() || !ship.live || bodies.time.is_none() {
         prediction.predictor = None;
+        prediction.encounter = None;
         return;
     }
     if stale {
@@ -140,10 +143,35 @@ fn advance_prediction(
         ));
         prediction.plan = plan.clone();
         prediction.age = 0.0;
+        prediction.encounter = None;
     }
-    if let Some(predictor) = &mut prediction.predictor {
-        predictor.advance(STEPS_PER_FRAME);
+    if let Some(predictor) = &mut prediction.predictor
+        && !predictor.is_done()
+        && predictor.advance(STEPS_PER_FRAME)
+    {
+        let gms: Vec<f64> = (0..bodies.positions.len())
+            .map(|i| bodies.gm(i as u8))
+            .collect();
+        let first = encounters(&predictor.path, &gms).into_iter().next();
+        prediction.encounter = first;
     }
+}
+
+/// The HUD's line for an encounter: the body, the periapsis over its ground and
+/// when.
+pub(crate) fn encounter_line(encounter: &Encounter, bodies: &BodySystem, now: f64) -> String {
+    let id = encounter.body as u8;
+    let radius = bodies
+        .info
+        .get(encounter.body)
+        .and_then(Option::as_ref)
+        .map_or(0.0, |b| b.radius);
+    format!(
+        "{} periapsis {:.0} km in {:.1} h",
+        bodies.name(id),
+        (encounter.periapsis - radius) / 1e3,
+        (encounter.time - now) / 3_600.0
+    )
 }
 
 fn draw_prediction(
@@ -178,6 +206,9 @@ fn draw_prediction(
         }
     }
     draw_stretch(&mut gizmos, &stretch, frame == home);
+    if let Some(encounter) = &prediction.encounter {
+        draw_encounter(&mut gizmos, encounter, &bodies, origin.0);
+    }
     for node in &prediction.plan.nodes {
         let nearest = predictor.path.iter().min_by(|a, b| {
             (a.time - node.at)
@@ -193,6 +224,19 @@ fn draw_prediction(
             );
         }
     }
+}
+
+/// Marks the periapsis of the first encounter on the path, where its body is now.
+fn draw_encounter(gizmos: &mut Gizmos, encounter: &Encounter, bodies: &BodySystem, origin: DVec3) {
+    let Some(center) = bodies.position(encounter.body as u8) else {
+        return;
+    };
+    let at = to_render(center + encounter.periapsis_position, origin);
+    gizmos.sphere(
+        Isometry3d::from_translation(at),
+        at.length() * 0.012,
+        Color::srgb(0.4, 1.0, 0.6),
+    );
 }
 
 fn draw_stretch(gizmos: &mut Gizmos, points: &[Vec3], home: bool) {

@@ -43,6 +43,10 @@ pub struct BodyRecord {
     pub gm_m3_s2: f64,
     /// Mean radius (m).
     pub radius_m: f64,
+    /// Its surface lies in vacuum (no atmosphere to speak of): the landing
+    /// autopilot flies only to such surfaces. Absent means not.
+    #[serde(default)]
+    pub airless: bool,
     /// How it turns (IAU WGCCRE elements).
     pub rotation: RotationModel,
     /// Its J2, where known.
@@ -99,6 +103,8 @@ pub struct BodyCatalog {
     pub rotations: Vec<RotationModel>,
     /// J2 of each body, where known.
     pub oblateness: Vec<Option<Oblateness>>,
+    /// Whether each body's surface lies in vacuum.
+    pub airless: Vec<bool>,
 }
 
 impl BodyCatalog {
@@ -212,6 +218,7 @@ impl Bodies {
             catalog.colors.push(record.color);
             catalog.rotations.push(record.rotation);
             catalog.oblateness.push(record.oblateness);
+            catalog.airless.push(record.airless);
             positions.push(DVec3::from_array(record.position_m));
             velocities.push(DVec3::from_array(record.velocity_m_s));
             gms.push(record.gm_m3_s2);

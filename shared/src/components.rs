@@ -110,6 +110,9 @@ pub enum HoldMode {
     RelativePrograde,
     /// Nose against the velocity relative to the target.
     RelativeRetrograde,
+    /// Nose on the landing autopilot's thrust: the autopilot sets it; a pilot
+    /// cannot.
+    Land,
 }
 
 impl HoldMode {
@@ -123,6 +126,7 @@ impl HoldMode {
                 | Self::AntiTarget
                 | Self::RelativePrograde
                 | Self::RelativeRetrograde
+                | Self::Land
         )
     }
 
@@ -136,7 +140,8 @@ impl HoldMode {
             | Self::Target
             | Self::AntiTarget
             | Self::RelativePrograde
-            | Self::RelativeRetrograde => return None,
+            | Self::RelativeRetrograde
+            | Self::Land => return None,
             Self::Prograde => v,
             Self::Retrograde => -v,
             Self::Normal => normal,
@@ -205,6 +210,7 @@ mod tests {
             HoldMode::Node,
             HoldMode::Target,
             HoldMode::RelativeRetrograde,
+            HoldMode::Land,
         ] {
             assert!(aimed.is_aimed());
             assert_eq!(aimed.direction(r, v), None);

@@ -81,6 +81,20 @@ pub enum BurnPhase {
     Burning,
 }
 
+/// How far the landing autopilot is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LandingPhase {
+    /// The burn executor flies the burn that lowers the periapsis to the ground.
+    Deorbit,
+    /// Falling towards the ground, engine off, until the braking burn must start.
+    Coast,
+    /// Killing the speed over the ground, the nose against it, so the ship stops
+    /// just above the surface.
+    Brake,
+    /// Straight down, slower the lower, to a touchdown at about 1 m/s.
+    Descend,
+}
+
 /// The executor's state for the first node: present on a ship while it flies it.
 #[derive(Component, Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Burn {
@@ -145,6 +159,8 @@ pub enum PlanEffect {
     Start(bool),
     /// Stop flying it.
     Stop,
+    /// Hand the ship to the landing autopilot.
+    Land,
 }
 
 /// A change a pilot asks of the plan.
@@ -166,8 +182,11 @@ pub enum PlanCommand {
         /// Go on through the whole plan.
         all: bool,
     },
-    /// Stop flying it; the node stays.
+    /// Stop flying it (or the landing); the node stays.
     Abort,
+    /// Land on the dominant body (airless ones): deorbit, brake, touch down. The
+    /// landing autopilot owns the plan meanwhile, so the plan must be empty.
+    Land,
 }
 
 /// Why a plan change is refused.
@@ -197,11 +216,15 @@ pub enum PlanError {
     /// Execute with no node.
     #[error("there is no node to execute")]
     Empty,
+    /// Land with nodes in the plan.
+    #[error("the landing autopilot needs an empty plan; delete its nodes first")]
+    NotEmpty,
 }
 
 impl FlightPlan {
-    /// Applies `command` at game time `now` to a plan whose first node is being
-    /// flown if `executing`, or refuses it and changes nothing.
+    /// Applies `command` at game time `now` to a plan that an autopilot flies if
+    /// `executing` (the burn executor its first node, or the landing autopilot),
+    /// or refuses it and changes nothing.
     pub fn apply(
         &mut self,
         command: PlanCommand,
@@ -252,6 +275,9 @@ impl FlightPlan {
             PlanCommand::Execute { all } => Ok(PlanEffect::Start(all)),
             PlanCommand::Abort if executing => Ok(PlanEffect::Stop),
             PlanCommand::Abort => Ok(PlanEffect::Keep),
+            PlanCommand::Land if executing => Err(PlanError::Executing),
+            PlanCommand::Land if !self.nodes.is_empty() => Err(PlanError::NotEmpty),
+            PlanCommand::Land => Ok(PlanEffect::Land),
         }
     }
 
@@ -487,6 +513,29 @@ mod tests {
         assert_eq!(
             plan.apply(PlanCommand::Abort, 0.0, false),
             Ok(PlanEffect::Keep)
+        );
+    }
+
+    #[test]
+    fn landing_asks_for_an_empty_plan_and_no_autopilot_at_work() {
+        let mut plan = FlightPlan::default();
+        assert_eq!(
+            plan.apply(PlanCommand::Land, 0.0, false),
+            Ok(PlanEffect::Land)
+        );
+        assert_eq!(
+            plan.apply(PlanCommand::Land, 0.0, true),
+            Err(PlanError::Executing)
+        );
+        plan.apply(PlanCommand::Add(node(100.0, 5.0)), 0.0, false)
+            .expect("valid");
+        assert_eq!(
+            plan.apply(PlanCommand::Land, 0.0, false),
+            Err(PlanError::NotEmpty)
+        );
+        assert_eq!(
+            plan.apply(PlanCommand::Abort, 0.0, true),
+            Ok(PlanEffect::Stop)
         );
     }
 

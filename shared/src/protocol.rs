@@ -9,10 +9,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::components::HoldMode;
-use crate::flight_plan::{BurnPhase, Node, PlanCommand};
+use crate::flight_plan::{BurnPhase, LandingPhase, Node, PlanCommand};
 
 /// Version of this protocol; bump on any change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Netcode protocol id: "GALAXY" and the version.
 pub const PROTOCOL_ID: u64 = 0x4741_4c41_5859_0000 | PROTOCOL_VERSION as u64;
@@ -445,6 +445,14 @@ pub enum Event {
         /// Delta-v the burn was short of the plan (m/s): under the cutoff, unless
         /// the tank ran dry.
         left_m_s: f64,
+    },
+    /// What the landing autopilot is doing (`None`: it does not fly the ship):
+    /// sent at connect and whenever it changes.
+    Landing(Option<LandingPhase>),
+    /// The landing autopilot set the ship down.
+    Touchdown {
+        /// Speed relative to the turning ground at touchdown (m/s).
+        speed_m_s: f64,
     },
 }
 

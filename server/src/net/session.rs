@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use bevy::prelude::*;
 use bevy_renet2::prelude::{RenetServer, ServerEvent};
 use galaxy_shared::components::{Controls, Ship};
-use galaxy_shared::flight_plan::{Burn, FlightPlan};
+use galaxy_shared::flight_plan::{Burn, FlightPlan, LandingPhase};
 use galaxy_shared::protocol::{
     BodyInfo, CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, CodecError, ErrorCode, Event,
     MAX_CLIENT_MESSAGE, MAX_SERVER_MESSAGE, MIN_WARP_REQUEST, PROTOCOL_VERSION,
@@ -22,13 +22,14 @@ use metrics::{counter, gauge};
 use renet2::ClientId;
 
 use super::transport::GuardedTransport;
-use crate::admin::{AdminLine, ReplyTo};
 use crate::bridge::Actor;
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
 use crate::roster::{
-    BannedNames, ConsoleReply, DisconnectPlayer, OnlinePlayer, PlayerConnected, Roster,
+    AdminLine, BannedNames, ConsoleReply, DisconnectPlayer, OnlinePlayer, PlayerConnected, ReplyTo,
+    Roster,
 };
+use crate::ships::lander::Landing;
 use crate::ships::spawn::{SpawnRng, ship_bundle, spawn_slot};
 use crate::ships::target::{Target, TargetCommand};
 use crate::ships::{Owner, ShipAction, ShipCommand, ShipEvent, ShipEventKind};
@@ -77,6 +78,8 @@ pub struct Session {
     told_plan: bool,
     /// The target last sent; `None` before the first.
     told_target: Option<Option<WireTarget>>,
+    /// The landing autopilot's phase last told (`None`: not yet told).
+    told_landing: Option<Option<LandingPhase>>,
 }
 
 /// Longest wait between telling a client why it is cut off and disconnecting it,
@@ -264,6 +267,7 @@ pub(super) fn handle_connections(
                         told_request: None,
                         told_plan: false,
                         told_target: None,
+                        told_landing: None,
                     },
                 );
             }
@@ -529,6 +533,7 @@ pub(super) fn forward_ship_events(
             ShipEventKind::Reset => Event::Reset,
             ShipEventKind::BurnFinished { left, .. } => Event::BurnFinished { left_m_s: *left },
             ShipEventKind::Rejected { reason } => Event::Rejected(reason.clone()),
+            ShipEventKind::Touchdown { speed } => Event::Touchdown { speed_m_s: *speed },
         };
         send(
             &mut server,
@@ -539,15 +544,21 @@ pub(super) fn forward_ship_events(
     }
 }
 
-/// Tells every client its ship's flight plan and target when it connects and
-/// whenever the plan, the executor's progress on it, or the target changes.
+/// Tells every client its ship's flight plan, target and landing autopilot when it
+/// connects and whenever the plan, the executor's progress on it, the target or
+/// the landing's phase changes.
 pub(super) fn forward_plans(
     mut sessions: ResMut<Sessions>,
-    plans: Query<(Ref<FlightPlan>, Option<&Burn>, Option<&Target>)>,
+    plans: Query<(
+        Ref<FlightPlan>,
+        Option<&Burn>,
+        Option<&Target>,
+        Option<&Landing>,
+    )>,
     mut server: ResMut<RenetServer>,
 ) {
     for (&client, session) in &mut sessions.0 {
-        let Ok((plan, burn, target)) = plans.get(session.ship) else {
+        let Ok((plan, burn, target, landing)) = plans.get(session.ship) else {
             continue;
         };
         if !session.told_plan || plan.is_changed() {
@@ -571,6 +582,16 @@ pub(super) fn forward_plans(
                 client,
                 CHANNEL_RELIABLE,
                 &ServerMessage::Event(Event::Target(target)),
+            );
+        }
+        let landing = landing.map(|l| l.phase);
+        if session.told_landing != Some(landing) {
+            session.told_landing = Some(landing);
+            send(
+                &mut server,
+                client,
+                CHANNEL_RELIABLE,
+                &ServerMessage::Event(Event::Landing(landing)),
             );
         }
     }

@@ -10,9 +10,12 @@ use galaxy_shared::components::{
     Velocity, WheelMomentum,
 };
 use galaxy_shared::flight_plan::{Burn, FlightPlan, PlanCommand, PlanEffect};
+use galaxy_shared::physics::gravity::dominant_body;
 use metrics::counter;
 
+use super::events::{ShipEvent, ShipEventKind};
 use super::flight::PositionCarry;
+use super::lander::{Landing, plan_landing};
 use super::spawn::{OrbitSlot, SpawnRng, spawn_slot};
 use crate::SimSystems;
 use crate::config::{Config, ShipSpec};
@@ -57,50 +60,6 @@ pub enum ShipAction {
     Plan(PlanCommand),
 }
 
-/// Something that happened to a ship, for its player.
-#[derive(Message, Clone, Debug, PartialEq)]
-pub struct ShipEvent {
-    /// The ship.
-    pub ship: Entity,
-    /// What happened.
-    pub kind: ShipEventKind,
-}
-
-/// Kinds of [`ShipEvent`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum ShipEventKind {
-    /// Touched down gently on a body.
-    Landed {
-        /// The body's name.
-        body: String,
-    },
-    /// Hit a body too fast.
-    Destroyed {
-        /// The body's name.
-        body: String,
-    },
-    /// Left the surface under thrust.
-    LiftedOff,
-    /// A refuel request was carried out.
-    Refuelled,
-    /// A reset request was carried out.
-    Reset,
-    /// The burn executor finished a node's burn.
-    BurnFinished {
-        /// Delta-v short of the plan (m/s).
-        left: f64,
-        /// The node's delta-v as planned at ignition (m/s, ICRF).
-        planned: glam::DVec3,
-        /// What the engine gave (m/s, ICRF).
-        achieved: glam::DVec3,
-    },
-    /// A command was refused.
-    Rejected {
-        /// Why, in words for the player.
-        reason: String,
-    },
-}
-
 /// Counters of refused commands, for the metrics.
 #[derive(Resource, Debug, Default)]
 pub struct ShipCommandStats {
@@ -121,6 +80,7 @@ type ShipQuery = (
     &'static mut FlightState,
     &'static mut FlightPlan,
     Has<Burn>,
+    Has<Landing>,
 );
 
 type ShipParts<'a> = (
@@ -135,6 +95,7 @@ type ShipParts<'a> = (
     Mut<'a, Controls>,
     Mut<'a, FlightState>,
     Mut<'a, FlightPlan>,
+    bool,
     bool,
 );
 
@@ -169,13 +130,20 @@ fn apply_ship_commands(
         let outcome = match ships.get_mut(command.ship) {
             Err(_) => Err("no such ship".to_owned()),
             Ok(parts) => apply(command.action, parts, &rules, &mut rng.0).map(|(kind, effect)| {
+                let mut ship = executors.entity(command.ship);
                 match effect {
-                    PlanEffect::Keep => {}
-                    PlanEffect::Start(all) => {
-                        executors.entity(command.ship).insert(Burn::waiting(all));
+                    Autopilot::Keep => {}
+                    Autopilot::Start(all) => {
+                        ship.insert(Burn::waiting(all));
                     }
-                    PlanEffect::Stop => {
-                        executors.entity(command.ship).remove::<Burn>();
+                    Autopilot::Stop => {
+                        ship.remove::<(Burn, Landing)>();
+                    }
+                    Autopilot::Land(landing, deorbit) => {
+                        ship.insert(landing);
+                        if deorbit {
+                            ship.insert(Burn::waiting(false));
+                        }
                     }
                 }
                 kind
@@ -203,14 +171,28 @@ fn apply_ship_commands(
     }
 }
 
+/// What becomes of the autopilots (the burn executor, the landing autopilot).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Autopilot {
+    /// Nothing.
+    Keep,
+    /// The executor flies the first node, and with `true` every one after it.
+    Start(bool),
+    /// Both stop.
+    Stop,
+    /// The landing autopilot takes the ship, the executor first flying the
+    /// deorbit node if `true`.
+    Land(Landing, bool),
+}
+
 /// Applies one action: `Some` event for services that answer with one, and what
-/// becomes of the burn executor.
+/// becomes of the autopilots.
 fn apply(
     action: ShipAction,
     parts: ShipParts,
     rules: &Rules,
     rng: &mut fastrand::Rng,
-) -> Result<(Option<ShipEventKind>, PlanEffect), String> {
+) -> Result<(Option<ShipEventKind>, Autopilot), String> {
     let Rules {
         config,
         spec,
@@ -229,9 +211,11 @@ fn apply(
         mut controls,
         mut flight,
         mut plan,
-        executing,
+        burning,
+        landing,
     ) = parts;
-    let keep = |event: Option<ShipEventKind>| (event, PlanEffect::Keep);
+    let executing = burning || landing;
+    let keep = |event: Option<ShipEventKind>| (event, Autopilot::Keep);
     match action {
         ShipAction::Throttle(value) => {
             if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
@@ -250,26 +234,43 @@ fn apply(
         ShipAction::Controls(Controls::Hold(HoldMode::Node)) => {
             Err("the node hold is the burn executor's; use `node execute`".into())
         }
+        ShipAction::Controls(Controls::Hold(HoldMode::Land)) => {
+            Err("the land hold is the landing autopilot's; use `land`".into())
+        }
         ShipAction::Controls(hold) => {
             *controls = hold;
             Ok(keep(None))
         }
         ShipAction::Plan(change) => {
-            if matches!(change, PlanCommand::Execute { .. })
+            if matches!(change, PlanCommand::Execute { .. } | PlanCommand::Land)
                 && !matches!(*flight, FlightState::Flying)
             {
-                return Err("only a ship in flight can execute a node".into());
+                return Err("only a ship in flight can fly a node or land".into());
             }
             // Checked on a copy, so a refusal leaves the plan (and its change tick)
             // untouched.
             let mut changed = plan.clone();
-            let effect = changed
+            let effect = match changed
                 .apply(change, now, executing)
-                .map_err(|error| error.to_string())?;
+                .map_err(|error| error.to_string())?
+            {
+                PlanEffect::Keep => Autopilot::Keep,
+                PlanEffect::Start(all) => Autopilot::Start(all),
+                PlanEffect::Stop => {
+                    super::executor::hand_back(&mut throttle, &mut controls);
+                    Autopilot::Stop
+                }
+                PlanEffect::Land => {
+                    // Where the ship is now: a ship spawned this tick has no
+                    // dominant body worked out yet.
+                    let body = dominant_body(position.0, &bodies.state.positions, &bodies.soi);
+                    let (landing, deorbit) =
+                        plan_landing(bodies, body, position.0, velocity.0, fuel.0, now, spec)?;
+                    changed.nodes.extend(deorbit);
+                    Autopilot::Land(landing, deorbit.is_some())
+                }
+            };
             *plan = changed;
-            if effect == PlanEffect::Stop {
-                super::executor::hand_back(&mut throttle, &mut controls);
-            }
             Ok((None, effect))
         }
         ShipAction::Refuel => match *flight {
@@ -314,9 +315,9 @@ fn apply(
             // A reset or a teleport leaves the orbit a plan was made for.
             let effect = if executing {
                 super::executor::hand_back(&mut throttle, &mut controls);
-                PlanEffect::Stop
+                Autopilot::Stop
             } else {
-                PlanEffect::Keep
+                Autopilot::Keep
             };
             Ok((
                 (action == ShipAction::Reset).then_some(ShipEventKind::Reset),

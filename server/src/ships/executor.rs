@@ -3,7 +3,7 @@
 //!
 //! Once per tick, before the ships fly, it sets the throttle and the nose of every
 //! ship carrying a [`Burn`]: it waits until a turn lead before the burn, turns the
-//! nose onto the node's delta-v, ignites so the burn is centred on the node's time
+//! nose onto the node's delta-v, ignites so the burn's delta-v is centred on the node's time
 //! (its length from the rocket equation), steers by the remaining delta-v
 //! ([`galaxy_shared::physics::manoeuvre`]) with the nose held on it (hold mode
 //! `Node`, its [`Aim`] set each tick), gives the last tick only what is left,
@@ -18,13 +18,13 @@ use galaxy_shared::components::{
 use galaxy_shared::flight_plan::{Burn, BurnPhase, CUTOFF_DELTA_V, FlightPlan, Node};
 use galaxy_shared::physics::attitude::{forward, pointing_error};
 use galaxy_shared::physics::manoeuvre::{
-    burn_time, planned_velocity, remaining_delta_v, throttle_for,
+    Field, burn_lead, burn_time, planned_velocity, remaining_delta_v, throttle_for,
 };
 use galaxy_shared::physics::rocket::delta_v;
 use glam::DVec3;
 
+use super::events::{ShipEvent, ShipEventKind};
 use super::flight::DominantBody;
-use super::{ShipEvent, ShipEventKind};
 use crate::SimSystems;
 use crate::config::ShipSpec;
 use crate::ephemeris::Bodies;
@@ -62,16 +62,21 @@ pub struct ManoeuvreSchedule {
     pub busy: bool,
 }
 
-/// When a node's burn turns and ignites, for a ship with `fuel` left.
+/// When a node's burn turns and ignites, for a ship with `fuel` left: the burn's
+/// delta-v centroid on the node ([`burn_lead`]), or half of what the tank holds.
 fn timeline(node: &Node, fuel: f64, spec: &ShipSpec) -> (f64, f64) {
     let mass = spec.dry_mass + fuel;
-    let length = burn_time(node.delta_v(), mass, spec.thrust, spec.exhaust_velocity)
-        .min(fuel * spec.exhaust_velocity / spec.thrust);
-    let ignite = node.at - 0.5 * length;
+    let (thrust, ve) = (spec.thrust, spec.exhaust_velocity);
+    let lead = if burn_time(node.delta_v(), mass, thrust, ve) <= fuel * ve / thrust {
+        burn_lead(node.delta_v(), mass, thrust, ve)
+    } else {
+        0.5 * fuel * ve / thrust
+    };
+    let ignite = node.at - lead;
     (ignite - TURN_LEAD, ignite)
 }
 
-fn schedule_burns(
+pub(super) fn schedule_burns(
     clock: Res<SimClock>,
     spec: Res<ShipSpec>,
     ships: Query<(Entity, &FlightPlan, &Burn, &Fuel)>,
@@ -114,7 +119,7 @@ type Flown = (
     &'static mut Aim,
 );
 
-fn fly_burns(
+pub(super) fn fly_burns(
     clock: Res<SimClock>,
     tick: Res<TickPlan>,
     bodies: Res<Bodies>,
@@ -204,10 +209,11 @@ fn fly_burns(
     }
 }
 
-/// Hands the ship back to its pilot: engine off, attitude held.
+/// Hands the ship back to its pilot: engine off, attitude held (an autopilot's
+/// aimed hold becomes stability).
 pub(super) fn hand_back(throttle: &mut Throttle, controls: &mut Controls) {
     throttle.0 = 0.0;
-    if *controls == Controls::Hold(HoldMode::Node) {
+    if matches!(*controls, Controls::Hold(HoldMode::Node | HoldMode::Land)) {
         *controls = Controls::Hold(HoldMode::Stability);
     }
 }
@@ -244,13 +250,24 @@ struct Step<'a> {
 }
 
 impl Step<'_> {
-    /// The ship's position, velocity and the GM of `body`.
-    fn relative_to(&self, body: usize) -> Option<(DVec3, DVec3, f64)> {
+    /// The ship's position and velocity relative to `body`, and the field the
+    /// ship flies in there (with J2 when ships feel it).
+    fn relative_to(&self, body: usize) -> Option<(DVec3, DVec3, Field)> {
         let state = &self.bodies.state;
+        let catalog = &self.bodies.catalog;
+        let pole = catalog.rotations.get(body)?.pole(self.now);
+        let oblate = catalog
+            .oblateness
+            .get(body)?
+            .filter(|_| self.bodies.oblate)
+            .map(|o| (pole, o.j2_r2()));
         Some((
             self.position - *state.positions.get(body)?,
             self.velocity - *state.velocities.get(body)?,
-            *state.gms.get(body)?,
+            Field {
+                mu: *state.gms.get(body)?,
+                oblate,
+            },
         ))
     }
 
@@ -273,7 +290,7 @@ impl Step<'_> {
         } else {
             self.dominant
         };
-        let Some((r, v, mu)) = self.relative_to(body) else {
+        let Some((r, v, field)) = self.relative_to(body) else {
             return Outcome::Stopped("the burn's body is gone".into());
         };
         let to_node = node.at - self.now;
@@ -283,10 +300,10 @@ impl Step<'_> {
                 burn.phase = BurnPhase::Waiting;
                 return Outcome::Wait;
             }
-            let Some(planned) = planned_velocity(r, v, mu, to_node, node.components()) else {
+            let Some(planned) = planned_velocity(r, v, &field, to_node, node.components()) else {
                 return Outcome::Stopped("the node has no orbit to be planned in".into());
             };
-            let wanted = remaining_delta_v(r, v, mu, to_node, planned);
+            let wanted = remaining_delta_v(r, v, &field, to_node, planned);
             if self.now < ignite - ACT_TOLERANCE {
                 burn.phase = BurnPhase::Turning;
                 return Outcome::Steer {
@@ -303,7 +320,7 @@ impl Step<'_> {
                 ..*burn
             };
         }
-        let left = remaining_delta_v(r, v, mu, to_node, burn.planned);
+        let left = remaining_delta_v(r, v, &field, to_node, burn.planned);
         if left.length() < CUTOFF_DELTA_V || self.fuel <= 0.0 {
             return Outcome::Finished {
                 left: left.length(),

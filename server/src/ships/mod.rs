@@ -3,8 +3,10 @@
 
 pub mod coast;
 mod commands;
+mod events;
 pub mod executor;
 pub mod flight;
+pub mod lander;
 pub mod spawn;
 pub mod target;
 
@@ -12,7 +14,8 @@ use std::sync::Arc;
 
 use bevy::prelude::*;
 
-pub use commands::{ShipAction, ShipCommand, ShipCommandStats, ShipEvent, ShipEventKind};
+pub use commands::{ShipAction, ShipCommand, ShipCommandStats};
+pub use events::{ShipEvent, ShipEventKind};
 
 /// The player who owns a ship; a ship outlives its player's connection.
 #[derive(Component, Clone, Debug, PartialEq, Eq)]
@@ -33,6 +36,7 @@ pub(super) fn plugin(app: &mut App) {
             spawn::plugin,
             commands::plugin,
             executor::plugin,
+            lander::plugin,
             target::plugin,
             flight::plugin,
         ));

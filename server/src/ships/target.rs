@@ -8,7 +8,7 @@ use galaxy_shared::protocol::WireTarget;
 use glam::DVec3;
 use metrics::counter;
 
-use super::{ShipEvent, ShipEventKind};
+use super::events::{ShipEvent, ShipEventKind};
 use crate::SimSystems;
 use crate::ephemeris::Bodies;
 use crate::telemetry;
@@ -128,7 +128,7 @@ fn aim_at_targets(
         let Controls::Hold(mode) = *controls else {
             continue;
         };
-        if !mode.is_aimed() || mode == HoldMode::Node {
+        if !mode.is_aimed() || matches!(mode, HoldMode::Node | HoldMode::Land) {
             continue;
         }
         let at = match *target {

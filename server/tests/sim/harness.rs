@@ -4,10 +4,12 @@ use bevy::app::FixedMain;
 use bevy::prelude::*;
 use galaxy_server::config::Config;
 use galaxy_server::ephemeris::{Bodies, load_bodies};
+use galaxy_server::ships::executor::ManoeuvreSchedule;
 use galaxy_server::ships::spawn::{OrbitSlot, circular_orbit, ship_bundle};
 use galaxy_server::ships::{ShipAction, ShipCommand, ShipEvent};
 use galaxy_server::tick::SimClock;
 use galaxy_server::{Drive, server_app};
+use galaxy_shared::physics::predict::PredictionBodies;
 use glam::DVec3;
 
 /// The compiled-in config with the given overrides.
@@ -108,6 +110,65 @@ impl Sim {
             self.tick();
         }
         self.set_time_scale(scale);
+    }
+
+    /// Runs ticks as `simulate` and the warp policy pace them: long ticks (at most
+    /// `longest` s) up to the autopilots' next act, real-time ticks while one
+    /// turns or burns, for `seconds` or until `stop` says so after a tick.
+    pub fn fly(&mut self, seconds: f64, longest: f64, mut stop: impl FnMut(&mut Sim) -> bool) {
+        let rate = self.world().resource::<Config>().tick.rate_hz;
+        let scale = self.clock().time_scale;
+        let end = self.clock().game_time + seconds;
+        // A tick of no time first, so the autopilots schedule what they were
+        // just given (as `simulate` does).
+        self.set_time_scale(0.0);
+        self.tick();
+        loop {
+            let now = self.clock().game_time;
+            if end - now < 1e-9 {
+                break;
+            }
+            let schedule = *self.world().resource::<ManoeuvreSchedule>();
+            let until = schedule.next.map_or(f64::INFINITY, |(at, _)| at - now);
+            let dt = if schedule.busy || until < 1.0 / rate {
+                1.0 / rate
+            } else {
+                until.min(longest)
+            };
+            self.set_time_scale(dt.min(end - now) * rate);
+            self.tick();
+            if stop(self) {
+                break;
+            }
+        }
+        self.set_time_scale(scale);
+    }
+
+    /// The bodies as the client learns them: states, spheres of influence, poles
+    /// and the J2 ships feel.
+    pub fn prediction_bodies(&self) -> PredictionBodies {
+        let bodies = self.bodies();
+        let now = self.clock().game_time;
+        let physics = &self.world().resource::<Config>().physics;
+        PredictionBodies {
+            state: bodies.state.clone(),
+            soi: bodies.soi.clone(),
+            poles: bodies
+                .catalog
+                .rotations
+                .iter()
+                .map(|m| m.pole(now))
+                .collect(),
+            j2_r2: bodies
+                .catalog
+                .oblateness
+                .iter()
+                .map(|o| o.filter(|_| bodies.oblate).map_or(0.0, |o| o.j2_r2()))
+                .collect(),
+            scheme: bodies.integrator,
+            body_step: physics.body_step_s,
+            steps_per_orbit: physics.coast_steps_per_orbit,
+        }
     }
 
     pub fn get<T: Component + Copy>(&self, ship: Entity) -> T {

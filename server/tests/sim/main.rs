@@ -4,9 +4,11 @@
 
 mod bodies;
 mod harness;
+mod lander;
 mod lanes;
 mod predict;
 mod ships;
 mod surface;
 mod target;
 mod tick;
+mod transfer;

@@ -1,39 +1,11 @@
 //! The client's predicted path (shared `physics::predict`) against where the server
 //! then flies the ship.
 
-use galaxy_server::config::Config;
 use galaxy_server::ships::spawn::circular_orbit;
 use galaxy_shared::components::Position;
-use galaxy_shared::physics::predict::{PredictionBodies, Predictor};
+use galaxy_shared::physics::predict::Predictor;
 
 use crate::harness::{Sim, config};
-
-/// The bodies as the client learns them: states, spheres of influence, poles and the
-/// J2 ships feel.
-fn prediction_bodies(sim: &Sim) -> PredictionBodies {
-    let bodies = sim.bodies();
-    let now = sim.clock().game_time;
-    let physics = &sim.world().resource::<Config>().physics;
-    PredictionBodies {
-        state: bodies.state.clone(),
-        soi: bodies.soi.clone(),
-        poles: bodies
-            .catalog
-            .rotations
-            .iter()
-            .map(|m| m.pole(now))
-            .collect(),
-        j2_r2: bodies
-            .catalog
-            .oblateness
-            .iter()
-            .map(|o| o.filter(|_| bodies.oblate).map_or(0.0, |o| o.j2_r2()))
-            .collect(),
-        scheme: bodies.integrator,
-        body_step: physics.body_step_s,
-        steps_per_orbit: physics.coast_steps_per_orbit,
-    }
-}
 
 #[test]
 fn the_predicted_path_ends_a_day_within_a_kilometre_of_the_server() {
@@ -53,7 +25,7 @@ fn the_predicted_path_ends_a_day_within_a_kilometre_of_the_server() {
     let ship = sim.spawn(slot);
     let day = 86_400.0;
     let mut predictor = Predictor::new(
-        prediction_bodies(&sim),
+        sim.prediction_bodies(),
         sim.clock().game_time,
         day,
         slot.position,

@@ -10,7 +10,7 @@ use glam::DVec3;
 /// Stumpff functions `c₂(z) = (1 − cos √z)/z` and `c₃(z) = (√z − sin √z)/√z³`,
 /// continued to `z ≤ 0`; series near zero, where the closed forms cancel.
 #[inline]
-fn stumpff(z: f64) -> (f64, f64) {
+pub(crate) fn stumpff(z: f64) -> (f64, f64) {
     if z.abs() < 0.1 {
         // Σ (−z)ᵏ/(2k+2)! and Σ (−z)ᵏ/(2k+3)!; the next terms are below 1e-20.
         let (mut c2, mut c3) = (0.0, 0.0);

@@ -11,7 +11,62 @@
 
 use glam::DVec3;
 
+use super::coast;
 use super::kepler;
+use super::oblateness::{j2_acceleration, j2_acceleration_derivative};
+
+/// Longest coasting step (s) of [`Field::coast`] with J2: a burn's span in low
+/// orbit is a few of them.
+const J2_STEP: f64 = 30.0;
+
+/// The field a burn is planned in: the body's point mass and, where ships feel
+/// it, its J2. In low orbit J2 moves a ship by about 1 m/s over a two-minute burn,
+/// and one metre per second at departure puts a trip to the Moon thousands of
+/// kilometres off, so the executor plans in the field the ship flies in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Field {
+    /// Gravitational parameter (m³/s²).
+    pub mu: f64,
+    /// The spin axis (ICRF unit vector) and `J2 · R²` (m²), when ships feel J2.
+    pub oblate: Option<(DVec3, f64)>,
+}
+
+impl Field {
+    /// A point mass.
+    pub fn point(mu: f64) -> Self {
+        Self { mu, oblate: None }
+    }
+
+    /// Free flight from `r`, `v` (relative to the body) for `dt` seconds, either
+    /// way in time: a Kepler arc about a point mass, SABAC₃ steps of at most
+    /// [`J2_STEP`] with the J2 kicks otherwise.
+    pub fn coast(&self, r: DVec3, v: DVec3, dt: f64) -> (DVec3, DVec3) {
+        let Some((pole, j2_r2)) = self.oblate.filter(|(_, j)| *j > 0.0) else {
+            return kepler::drift(r, v, self.mu, dt);
+        };
+        if !dt.is_finite() {
+            return (r, v);
+        }
+        let steps = (dt.abs() / J2_STEP).ceil().max(1.0);
+        let h = dt / steps;
+        let (mut r, mut v) = (r, v);
+        let mu = self.mu;
+        for _ in 0..steps as usize {
+            coast::step(
+                &mut r,
+                &mut v,
+                mu,
+                h,
+                |_, r| j2_acceleration(r, pole, mu, j2_r2),
+                |r| {
+                    let a = j2_acceleration(r, pole, mu, j2_r2);
+                    j2_acceleration_derivative(r, a, pole, mu, j2_r2)
+                },
+            );
+        }
+        (r, v)
+    }
+}
 
 /// The node frame of a ship at `r`, `v` relative to a body: prograde along the
 /// velocity, normal along the orbit's angular momentum, radial out (in the orbit's
@@ -31,18 +86,24 @@ pub fn inertial_delta_v(components: DVec3, r: DVec3, v: DVec3) -> Option<DVec3> 
 }
 
 /// The velocity relative to the body, at the node's time `dt` seconds from now, that
-/// the plan asks for: the ship's two-body orbit carried to the node, plus the
-/// node's delta-v in the frame there.
-pub fn planned_velocity(r: DVec3, v: DVec3, mu: f64, dt: f64, components: DVec3) -> Option<DVec3> {
-    let (r_node, v_node) = kepler::drift(r, v, mu, dt);
+/// the plan asks for: the ship's free flight in `field` carried to the node, plus
+/// the node's delta-v in the frame there.
+pub fn planned_velocity(
+    r: DVec3,
+    v: DVec3,
+    field: &Field,
+    dt: f64,
+    components: DVec3,
+) -> Option<DVec3> {
+    let (r_node, v_node) = field.coast(r, v, dt);
     Some(v_node + inertial_delta_v(components, r_node, v_node)?)
 }
 
 /// What is left to burn for a ship at `r`, `v` relative to the body: the planned
 /// velocity at the node, `dt` seconds from now (negative once it has passed), less
-/// the velocity of the ship's present two-body orbit there.
-pub fn remaining_delta_v(r: DVec3, v: DVec3, mu: f64, dt: f64, planned: DVec3) -> DVec3 {
-    planned - kepler::drift(r, v, mu, dt).1
+/// the velocity the ship's present free flight in `field` has there.
+pub fn remaining_delta_v(r: DVec3, v: DVec3, field: &Field, dt: f64, planned: DVec3) -> DVec3 {
+    planned - field.coast(r, v, dt).1
 }
 
 /// Seconds an engine of `thrust` (N) at exhaust velocity `ve` runs to give a ship of
@@ -50,6 +111,20 @@ pub fn remaining_delta_v(r: DVec3, v: DVec3, mu: f64, dt: f64, planned: DVec3) -
 pub fn burn_time(dv: f64, mass: f64, thrust: f64, ve: f64) -> f64 {
     let propellant = mass * (1.0 - (-dv / ve).exp());
     propellant * ve / thrust
+}
+
+/// Seconds from ignition to the burn's delta-v centroid (the moment the engine's
+/// acceleration, weighted by time, balances): ignite this long before a node and
+/// the finite burn leaves the ship where the impulse would have, to first order.
+/// The acceleration grows as the tank drains, so this is more than half the burn:
+/// with mass flow `q = F/ve` from `m0` to `m1`, `t = (m0 − ve (m0 − m1)/Δv)/q`.
+pub fn burn_lead(dv: f64, mass: f64, thrust: f64, ve: f64) -> f64 {
+    if !(dv > 0.0 && thrust > 0.0 && ve > 0.0) {
+        return 0.0;
+    }
+    let burnt = mass * (1.0 - (-dv / ve).exp());
+    let flow = thrust / ve;
+    (mass - ve * burnt / dv) / flow
 }
 
 /// The throttle (0..1) that gives a ship of `mass` the delta-v `dv` in `dt` seconds of
@@ -93,7 +168,8 @@ mod tests {
         let v = DVec3::new(0.0, circular_speed(r0, MU), 0.0);
         let period = std::f64::consts::TAU * (r0.powi(3) / MU).sqrt();
         let dt = 0.5 * period;
-        let planned = planned_velocity(r, v, MU, dt, DVec3::new(100.0, 0.0, 0.0)).expect("orbit");
+        let planned = planned_velocity(r, v, &Field::point(MU), dt, DVec3::new(100.0, 0.0, 0.0))
+            .expect("orbit");
         let (r_node, v_node) = kepler::drift(r, v, MU, dt);
         assert!((planned.length() - v_node.length() - 100.0).abs() < 1e-6);
         let elements = OrbitalElements::from_state(r_node, planned, MU);
@@ -112,16 +188,79 @@ mod tests {
         let v = DVec3::new(0.0, 7_668.0, 0.0);
         let components = DVec3::new(120.0, -30.0, 15.0);
         let dt = 600.0;
-        let planned = planned_velocity(r, v, MU, dt, components).expect("orbit");
-        let before = remaining_delta_v(r, v, MU, dt, planned);
+        let planned = planned_velocity(r, v, &Field::point(MU), dt, components).expect("orbit");
+        let before = remaining_delta_v(r, v, &Field::point(MU), dt, planned);
         let (r_node, v_node) = kepler::drift(r, v, MU, dt);
         let wanted = inertial_delta_v(components, r_node, v_node).expect("orbit");
         assert!((before - wanted).length() < 1e-9, "{before} vs {wanted}");
         // The impulse given at the node: nothing left, seen from before or after it.
         let after = v_node + wanted;
-        assert!(remaining_delta_v(r_node, after, MU, 0.0, planned).length() < 1e-9);
+        assert!(remaining_delta_v(r_node, after, &Field::point(MU), 0.0, planned).length() < 1e-9);
         let (r_later, v_later) = kepler::drift(r_node, after, MU, 300.0);
-        assert!(remaining_delta_v(r_later, v_later, MU, -300.0, planned).length() < 1e-6);
+        assert!(
+            remaining_delta_v(r_later, v_later, &Field::point(MU), -300.0, planned).length() < 1e-6
+        );
+    }
+
+    #[test]
+    fn coasting_with_j2_follows_an_independent_integrator_both_ways_in_time() {
+        use crate::physics::reference::rk4;
+        // Earth's J2·R² and a pole tilted off the orbit's axis.
+        let (pole, j2_r2) = (
+            DVec3::new(0.0, 0.4, 1.0).normalize(),
+            1.0826e-3 * 6.378e6f64.powi(2),
+        );
+        let field = Field {
+            mu: MU,
+            oblate: Some((pole, j2_r2)),
+        };
+        let r = DVec3::new(6.778e6, 0.0, 0.0);
+        let v = DVec3::new(0.0, 7_000.0, 3_000.0);
+        let accel =
+            |r: DVec3, _| -MU * r / r.length().powi(3) + j2_acceleration(r, pole, MU, j2_r2);
+        for dt in [150.0, -150.0] {
+            let (r1, v1) = field.coast(r, v, dt);
+            let (r2, v2) = rk4(r, v, accel, dt, 15_000);
+            assert!(
+                r1.distance(r2) < 1e-3 && v1.distance(v2) < 1e-5,
+                "{dt}: {}",
+                r1.distance(r2)
+            );
+            let (_, kepler_v) = kepler::drift(r, v, MU, dt);
+            assert!(
+                kepler_v.distance(v1) > 0.5,
+                "J2 moves a low orbit by about 1 m/s"
+            );
+        }
+        assert_eq!(
+            Field::point(MU).coast(r, v, 150.0),
+            kepler::drift(r, v, MU, 150.0)
+        );
+    }
+
+    #[test]
+    fn the_burn_lead_balances_the_engines_push_about_the_node() {
+        let ve = exhaust_velocity(350.0);
+        let (mass, thrust, dv) = (50_000.0, 500_000.0, 3_100.0);
+        let lead = burn_lead(dv, mass, thrust, ve);
+        let length = burn_time(dv, mass, thrust, ve);
+        // ∫(t − lead)·a(t) dt over the burn vanishes, summed finely.
+        let steps = 100_000;
+        let h = length / f64::from(steps);
+        let moment: f64 = (0..steps)
+            .map(|i| {
+                let t = (f64::from(i) + 0.5) * h;
+                (t - lead) * thrust / (mass - thrust / ve * t) * h
+            })
+            .sum();
+        assert!(moment.abs() < 1e-3 * dv * length, "{moment}");
+        assert!(
+            lead > 0.5 * length && lead < 0.6 * length,
+            "{lead} of {length}"
+        );
+        // A short burn is centred in time.
+        let short = burn_lead(1.0, mass, thrust, ve);
+        assert!((short - 0.5 * burn_time(1.0, mass, thrust, ve)).abs() < 1e-4);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::gravity::{dominant_body, point_acceleration};
 use super::integrator::{BodyIntegrator, NBodyState, hermite};
 use super::manoeuvre::inertial_delta_v;
 use super::oblateness::{j2_acceleration, j2_acceleration_derivative};
+use super::orbit::OrbitalElements;
 
 /// The bodies a prediction starts from, and how the server moves them.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,6 +44,8 @@ pub struct PathPoint {
     pub dominant: usize,
     /// Position relative to that body (m).
     pub relative: DVec3,
+    /// Velocity relative to that body (m/s).
+    pub relative_velocity: DVec3,
     /// Barycentric position (m).
     pub position: DVec3,
 }
@@ -83,8 +86,11 @@ impl Predictor {
             nodes,
             path: Vec::new(),
         };
-        let centers = predictor.bodies.state.positions.clone();
-        predictor.record(&centers);
+        let (centers, velocities) = (
+            predictor.bodies.state.positions.clone(),
+            predictor.bodies.state.velocities.clone(),
+        );
+        predictor.record(&centers, &velocities);
         predictor
     }
 
@@ -133,6 +139,11 @@ impl Predictor {
             out.clear();
             out.extend((0..p0.len()).map(|i| hermite(p0[i], v0[i], p1[i], v1[i], span, s).0));
         };
+        let motion_at = |s: f64, out: &mut Vec<DVec3>| {
+            out.clear();
+            out.extend((0..p0.len()).map(|i| hermite(p0[i], v0[i], p1[i], v1[i], span, s).1));
+        };
+        let mut center_velocities = Vec::with_capacity(p0.len());
         let velocity_at =
             |s: f64, body: usize| hermite(p0[body], v0[body], p1[body], v1[body], span, s).1;
         let mut centers = Vec::with_capacity(p0.len());
@@ -176,10 +187,11 @@ impl Predictor {
             elapsed += h;
             let s1 = (elapsed / span).min(1.0);
             at(s1, &mut centers);
+            motion_at(s1, &mut center_velocities);
             self.position = centers[body] + r;
-            self.velocity = velocity_at(s1, body) + v;
+            self.velocity = center_velocities[body] + v;
             self.time += h;
-            self.record(&centers);
+            self.record(&centers, &center_velocities);
         }
     }
 
@@ -198,9 +210,10 @@ impl Predictor {
         }
     }
 
-    /// Adds the ship's present point, the bodies being at `centers`.
-    fn record(&mut self, centers: &[DVec3]) {
-        if centers.is_empty() {
+    /// Adds the ship's present point, the bodies being at `centers` moving at
+    /// `velocities`.
+    fn record(&mut self, centers: &[DVec3], velocities: &[DVec3]) {
+        if centers.is_empty() || velocities.len() != centers.len() {
             return;
         }
         let dominant = dominant_body(self.position, centers, &self.bodies.soi);
@@ -208,9 +221,63 @@ impl Predictor {
             time: self.time,
             dominant,
             relative: self.position - centers[dominant],
+            relative_velocity: self.velocity - velocities[dominant],
             position: self.position,
         });
     }
+}
+
+/// A pass by a body other than the one the path starts about: where the path's
+/// conic about it comes closest.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Encounter {
+    /// N-body slot of the body passed.
+    pub body: usize,
+    /// Game time of the path's point nearest the body (s).
+    pub time: f64,
+    /// Periapsis distance from the body's centre (m): of the osculating conic at
+    /// that point, so a coarse coasting step does not hide the true pass.
+    pub periapsis: f64,
+    /// Periapsis position relative to the body (m).
+    pub periapsis_position: DVec3,
+}
+
+/// Every pass by another body along `path`, in order: one per stretch spent in
+/// that body's sphere of influence. `gms` are the bodies' gravitational parameters.
+pub fn encounters(path: &[PathPoint], gms: &[f64]) -> Vec<Encounter> {
+    let Some(home) = path.first().map(|p| p.dominant) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let mut nearest: Option<&PathPoint> = None;
+    let close = |nearest: Option<&PathPoint>, found: &mut Vec<Encounter>| {
+        if let Some(point) = nearest
+            && let Some(&mu) = gms.get(point.dominant)
+        {
+            let (r, v) = (point.relative, point.relative_velocity);
+            let periapsis = OrbitalElements::from_state(r, v, mu).periapsis;
+            let e = ((v.length_squared() - mu / r.length()) * r - r.dot(v) * v) / mu;
+            found.push(Encounter {
+                body: point.dominant,
+                time: point.time,
+                periapsis,
+                periapsis_position: e.try_normalize().unwrap_or(r.normalize_or_zero()) * periapsis,
+            });
+        }
+    };
+    for (i, point) in path.iter().enumerate() {
+        let left = i > 0 && path[i - 1].dominant != point.dominant;
+        if left {
+            close(nearest.take(), &mut found);
+        }
+        if point.dominant != home
+            && nearest.is_none_or(|n| point.relative.length() < n.relative.length())
+        {
+            nearest = Some(point);
+        }
+    }
+    close(nearest, &mut found);
+    found
 }
 
 /// The pull of every body but `body` on a point at `r` from it, less the pull on
@@ -230,7 +297,7 @@ fn pull(centers: &[DVec3], gms: &[f64], body: usize, r: DVec3) -> DVec3 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::physics::orbit::{OrbitalElements, circular_speed};
+    use crate::physics::orbit::circular_speed;
 
     const MU: f64 = 3.986_004_418e14;
 

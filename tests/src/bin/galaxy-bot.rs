@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use galaxy_shared::components::HoldMode;
-use galaxy_shared::protocol::{WireControls, unpack_fuel};
+use galaxy_shared::flight_plan::{NODE_USAGE, Node, NodeLine, PlanCommand};
+use galaxy_shared::protocol::{ClientMessage, WireControls, unpack_fuel};
 use galaxy_tests::bot::{Bot, Login, Transport};
 
 /// A scripted headless Galaxy client.
@@ -31,6 +32,10 @@ struct Args {
     /// Throttle during the flight, 0..1.
     #[arg(long, default_value_t = 0.0)]
     throttle: f32,
+    /// Add a manoeuvre node, as the console's `node add` takes it (repeatable):
+    /// `--node "+10m prograde 120"`.
+    #[arg(long)]
+    node: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +62,27 @@ fn main() -> ExitCode {
     if !bot.wait_until(Duration::from_secs(10), |b| b.welcome.is_some()) {
         eprintln!("galaxy-bot: no welcome within 10 s");
         return ExitCode::from(1);
+    }
+    if !bot.wait_until(Duration::from_secs(10), |b| b.state.is_some()) {
+        eprintln!("galaxy-bot: no state within 10 s");
+        return ExitCode::from(1);
+    }
+    let now = bot.state.as_ref().map_or(0.0, |s| s.game_time);
+    for line in &args.node {
+        match NodeLine::parse(&format!("node add {line}")) {
+            Some(Ok(NodeLine::Add { in_s, components })) => {
+                bot.send(&ClientMessage::Plan(PlanCommand::Add(Node {
+                    at: now + in_s,
+                    prograde: components.x,
+                    normal: components.y,
+                    radial: components.z,
+                })));
+            }
+            _ => {
+                eprintln!("galaxy-bot: bad --node {line:?}\n{NODE_USAGE}");
+                return ExitCode::from(2);
+            }
+        }
     }
     let started = Instant::now();
     let first_speed = speed(&bot);
