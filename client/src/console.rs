@@ -13,6 +13,7 @@ use galaxy_shared::protocol::{ClientMessage, unpack_fuel};
 
 use crate::net::{AdminReply, Latest, Outgoing, Session, ShipSamples};
 use crate::plan::{NodeAction, Plan, node_action};
+use crate::prediction::{self, Prediction};
 use crate::scene::GameClock;
 use crate::scene::bodies::BodySystem;
 use crate::scene::ships::OwnShipNow;
@@ -219,6 +220,7 @@ fn type_into_console(
     mut latest: ResMut<Latest>,
     mut outgoing: MessageWriter<Outgoing>,
     mut transfer_lines: MessageWriter<TransferLine>,
+    mut prediction: ResMut<Prediction>,
     cockpit: Cockpit,
 ) {
     for key in keys.read() {
@@ -259,6 +261,12 @@ fn type_into_console(
                         }
                         NodeAction::Print(text) => console.print(&text),
                     }
+                } else if let Some(horizon) = prediction::parse_horizon(&line) {
+                    prediction.set_horizon(horizon);
+                    console.print(&match horizon {
+                        Some(s) => format!("predicting {:.1} days ahead", s / 86_400.0),
+                        None => "predicting three orbits ahead".to_owned(),
+                    });
                 } else if let Some(args) = warp_arguments(&line) {
                     match warp::parse_request(args) {
                         Ok(factor) => {

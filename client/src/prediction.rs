@@ -51,6 +51,35 @@ pub(crate) struct Prediction {
     age: f32,
     /// The first pass by another body on the path, once the path is done.
     pub encounter: Option<Encounter>,
+    /// How far ahead the player asked to see (`predict <time>`); three orbits when
+    /// not asked.
+    pub horizon: Option<f64>,
+}
+
+impl Prediction {
+    /// Predicts `horizon` seconds ahead from now on (`None`: three orbits),
+    /// starting afresh.
+    pub(crate) fn set_horizon(&mut self, horizon: Option<f64>) {
+        self.horizon = horizon;
+        self.predictor = None;
+    }
+}
+
+/// What a `predict` line asks: `Some(None)` for the default horizon, `Some(Some(s))`
+/// for `s` seconds (at most [`MAX_HORIZON`]); `None` for a line that is not one or
+/// a bad duration.
+pub(crate) fn parse_horizon(line: &str) -> Option<Option<f64>> {
+    let (word, rest) = line.split_once(char::is_whitespace)?;
+    if !word.eq_ignore_ascii_case("predict") {
+        return None;
+    }
+    let rest = rest.trim();
+    if rest.eq_ignore_ascii_case("auto") {
+        return Some(None);
+    }
+    galaxy_shared::flight_plan::parse_duration(rest)
+        .filter(|s| *s > 0.0 && s.is_finite())
+        .map(|s| Some(s.min(MAX_HORIZON)))
 }
 
 /// The bodies as the client knows them, in the form the predictor takes.
@@ -131,6 +160,7 @@ fn advance_prediction(
             ship.relative_velocity,
             bodies.gm(ship.dominant),
         );
+        let span = prediction.horizon.unwrap_or(span);
         let last_node = plan.nodes.last().map_or(0.0, |n| n.at - clock.now);
         let nodes = plan.nodes.iter().map(|n| (n.at, n.components())).collect();
         prediction.predictor = Some(Predictor::new(
@@ -251,6 +281,15 @@ fn draw_stretch(gizmos: &mut Gizmos, points: &[Vec3], home: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn predict_lines_choose_the_horizon() {
+        assert_eq!(parse_horizon("predict 5d"), Some(Some(5.0 * 86_400.0)));
+        assert_eq!(parse_horizon("PREDICT auto"), Some(None));
+        assert_eq!(parse_horizon("predict 90d"), Some(Some(MAX_HORIZON)));
+        assert_eq!(parse_horizon("predict soon"), None);
+        assert_eq!(parse_horizon("predictor 5d"), None);
+    }
 
     #[test]
     fn the_horizon_is_a_few_orbits_and_at_most_thirty_days() {

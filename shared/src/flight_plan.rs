@@ -388,7 +388,7 @@ fn parse_add(time: &str, parts: &[&str]) -> Option<NodeLine> {
 }
 
 /// Seconds in `600`, `10m`, `1.5h` or `2d`.
-fn parse_duration(text: &str) -> Option<f64> {
+pub fn parse_duration(text: &str) -> Option<f64> {
     let (number, unit) = match text.char_indices().last()? {
         (i, 's') => (&text[..i], 1.0),
         (i, 'm') => (&text[..i], 60.0),

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use galaxy_shared::components::HoldMode;
-use galaxy_shared::flight_plan::{BurnPhase, Node, PlanCommand};
+use galaxy_shared::flight_plan::{BurnPhase, LandingPhase, Node, PlanCommand};
 use galaxy_shared::protocol::{
     CHANNEL_RELIABLE, ClientMessage, Event, Service, WarpReason, WireControls,
 };
@@ -201,6 +201,66 @@ fn a_planned_burn_is_flown_by_the_executor_and_bad_plans_are_refused() {
         (gained / expected - 1.0).abs() < 0.02,
         "the orbit gained {gained:.0} J/kg, a 10 m/s prograde burn gives {expected:.0}"
     );
+}
+
+#[test]
+fn the_landing_autopilot_sets_a_player_down_on_the_moon_while_the_clock_warps() {
+    let setup = ServerSetup::new(None);
+    setup.create_admin("lia", PASSWORD);
+    // Burns and the braking run at ten times real time, so the test takes a minute.
+    let server = setup.start(&[("GALAXY_WARP__SAFE_RATE", "10")]);
+    let login = Login::request(&server.http_url(), "lia", PASSWORD).expect("lia logs in");
+    let mut lia = Bot::connect(&login, Transport::Udp).expect("connects");
+    assert!(lia.wait_until(WAIT, |b| b.state.is_some()));
+    for line in ["teleport lia Moon 30", "timescale 1000"] {
+        let (ok, output) = lia.admin(line, WAIT).expect("answered");
+        assert!(ok, "{line}: {output}");
+    }
+    lia.send(&ClientMessage::Warp { factor: 1_000.0 });
+    lia.send(&ClientMessage::Plan(PlanCommand::Land));
+    let down = |b: &Bot| {
+        b.events
+            .iter()
+            .any(|e| matches!(e, Event::Touchdown { .. } | Event::Destroyed(_)))
+    };
+    assert!(
+        lia.wait_until(Duration::from_secs(150), down),
+        "not down: {:?}\n{}",
+        lia.events,
+        server.log()
+    );
+    assert!(
+        lia.events.contains(&Event::Landed("Moon".into())),
+        "{:?}",
+        lia.events
+    );
+    let touchdown = lia.events.iter().find_map(|e| match e {
+        Event::Touchdown { speed_m_s } => Some(*speed_m_s),
+        _ => None,
+    });
+    assert!(
+        touchdown.is_some_and(|speed| speed <= 2.0),
+        "touchdown at {touchdown:?} m/s"
+    );
+    // The autopilot's phases reached the player in order, and it let go.
+    let phases: Vec<_> = lia
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Landing(phase) => Some(*phase),
+            _ => None,
+        })
+        .collect();
+    let flown = [
+        LandingPhase::Deorbit,
+        LandingPhase::Coast,
+        LandingPhase::Brake,
+        LandingPhase::Descend,
+    ];
+    let mut told = vec![None];
+    told.extend(flown.map(Some));
+    told.push(None);
+    assert_eq!(phases, told);
 }
 
 #[test]

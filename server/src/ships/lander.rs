@@ -318,7 +318,7 @@ fn guide(
     dt: f64,
 ) -> (LandingPhase, Option<Command>, f64) {
     let ground = over.ground_velocity();
-    let up = over.r.normalize();
+    let up = over.r.normalize_or_zero();
     let altitude = over.altitude();
     let mut phase = phase;
     let mut next_act = f64::INFINITY;
