@@ -386,6 +386,8 @@ mod tests {
             .init_resource::<ShipSamples>()
             .init_resource::<OwnShipNow>()
             .init_resource::<ChosenTarget>()
+            .init_resource::<Prediction>()
+            .add_message::<TransferLine>()
             .add_systems(Update, (type_into_console, show_replies).chain());
         press(
             &mut app,
@@ -485,6 +487,32 @@ mod tests {
                 [Outgoing(ClientMessage::Plan(PlanCommand::Abort))]
             ),
             "abort is sent"
+        );
+    }
+
+    #[test]
+    fn land_transfer_and_predict_lines_stay_out_of_the_admin_grammar() {
+        use galaxy_shared::flight_plan::PlanCommand;
+        let mut app = console_app();
+        let sent = type_line(&mut app, "land");
+        assert!(
+            matches!(
+                sent.as_slice(),
+                [Outgoing(ClientMessage::Plan(PlanCommand::Land))]
+            ),
+            "{sent:?}"
+        );
+        assert!(type_line(&mut app, "transfer Moon 50").is_empty());
+        let lines: Vec<TransferLine> = app
+            .world_mut()
+            .resource_mut::<Messages<TransferLine>>()
+            .drain()
+            .collect();
+        assert_eq!(lines, [TransferLine("transfer Moon 50".into())]);
+        assert!(type_line(&mut app, "predict 2d").is_empty());
+        assert_eq!(
+            app.world().resource::<Prediction>().horizon,
+            Some(2.0 * 86_400.0)
         );
     }
 
