@@ -7,7 +7,7 @@
 //! wrong is corrupt; one with a newer version is refused as from the future.
 
 use galaxy_shared::components::{Controls, FlightState};
-use galaxy_shared::flight_plan::{Burn, Node};
+use galaxy_shared::flight_plan::{Burn, LandingPhase, Node};
 use galaxy_shared::physics::integrator::NBodyState;
 use glam::{DQuat, DVec3};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 /// The format this binary writes and the newest it reads. Version 1 kept the
 /// offsets of landed ships and wrecks in the ICRF; since 2 they are body-fixed;
-/// 3 added the flight plans, as the payload's last field, so an older payload
-/// reads as one with none.
-pub const FORMAT_VERSION: u32 = 3;
+/// 3 added the flight plans and 4 the landings in progress, each as the payload's
+/// last field then, so an older payload reads as one with none.
+pub const FORMAT_VERSION: u32 = 4;
 
 const MAGIC: [u8; 8] = *b"GXSNAP\0\0";
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
@@ -37,6 +37,8 @@ pub struct WorldSnapshot {
     pub ships: Vec<ShipRecord>,
     /// The flight plans of the ships that have one, in ship order.
     pub plans: Vec<PlanRecord>,
+    /// The landing autopilot's state on the ships it flies, in ship order.
+    pub landings: Vec<LandingRecord>,
     /// Read from a version 1 blob: the resting offsets are in the ICRF at the
     /// snapshot's game time, not body-fixed, and the restore turns them.
     #[serde(skip)]
@@ -100,6 +102,21 @@ pub struct PlanRecord {
     pub nodes: Vec<Node>,
     /// The executor's state, while it flies the first node.
     pub burn: Option<Burn>,
+}
+
+/// One ship's landing in progress: the landing autopilot's state.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LandingRecord {
+    /// The ship's index in [`WorldSnapshot::ships`].
+    pub ship: u32,
+    /// N-body slot of the body it lands on.
+    pub body: usize,
+    /// How far it is.
+    pub phase: LandingPhase,
+    /// Speed over the ground at the last tick (m/s).
+    pub speed: f64,
+    /// When it next needs short ticks (game s).
+    pub next_act: f64,
 }
 
 /// Names are shared with the world (a capture copies a pointer, not the text) and
@@ -228,10 +245,12 @@ impl WorldSnapshot {
             return Err(FormatError::Corrupt("checksum mismatch".into()));
         }
         // Postcard writes an empty list as one zero byte: a payload from before the
-        // plans were added reads with that byte after it as one without plans.
+        // plans (3) or the landings (4) were added reads with a zero byte after it
+        // for each as one without them.
         let padded;
-        let payload = if header.version < 3 {
-            padded = [payload, &[0]].concat();
+        let missing = FORMAT_VERSION.saturating_sub(header.version.max(2)) as usize;
+        let payload = if missing > 0 {
+            padded = [payload, &vec![0; missing]].concat();
             &padded[..]
         } else {
             payload
@@ -352,6 +371,32 @@ impl WorldSnapshot {
                 return Err(format!("ship `{}` has a bad flight plan: {why}", ship.name));
             }
         }
+        if self.landings.windows(2).any(|w| w[0].ship >= w[1].ship) {
+            return Err("landings out of ship order, or two for one ship".into());
+        }
+        for landing in &self.landings {
+            let Some(ship) = self.ships.get(landing.ship as usize) else {
+                return Err(format!(
+                    "a landing for ship {}, of {}",
+                    landing.ship,
+                    self.ships.len()
+                ));
+            };
+            let bodies = self.bodies.positions.len();
+            if landing.body >= bodies {
+                return Err(format!(
+                    "ship `{}` lands on body {}, of {bodies}",
+                    ship.name, landing.body
+                ));
+            }
+            if !(landing.speed.is_finite() && landing.speed >= 0.0 && landing.next_act.is_finite())
+            {
+                return Err(format!(
+                    "ship `{}` has a landing that is not finite",
+                    ship.name
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -428,7 +473,7 @@ mod tests {
             snapshot
         };
         assert_eq!(two_ships().validate(&LIMITS), Ok(()));
-        let cases: [(fn(&mut WorldSnapshot), &str); 12] = [
+        let cases: [(fn(&mut WorldSnapshot), &str); 15] = [
             (|s| s.clock.game_time = f64::NAN, "game time"),
             (|s| s.clock.time_scale = 1.0e6, "time scale"),
             (|s| s.bodies.velocities[1].y = f64::INFINITY, "body state"),
@@ -455,6 +500,12 @@ mod tests {
                     s.plans.push(plan);
                 },
                 "two for one ship",
+            ),
+            (|s| s.landings[0].ship = 2, "a landing for ship 2"),
+            (|s| s.landings[0].body = 2, "lands on body 2"),
+            (
+                |s| s.landings[0].speed = f64::NAN,
+                "landing that is not finite",
             ),
         ];
         for (break_it, reason) in cases {
@@ -508,6 +559,13 @@ mod tests {
                 }],
                 burn: Some(Burn::waiting(true)),
             }],
+            landings: vec![LandingRecord {
+                ship: 0,
+                body: 1,
+                phase: LandingPhase::Brake,
+                speed: 812.5,
+                next_act: 1.3e8,
+            }],
             inertial_offsets: false,
         }
     }
@@ -516,6 +574,7 @@ mod tests {
     fn a_version_1_blob_says_its_offsets_are_inertial() {
         let mut snapshot = sample();
         snapshot.plans.clear();
+        snapshot.landings.clear();
         let bytes = snapshot.encode().expect("encodes").bytes;
         assert!(
             !WorldSnapshot::decode(&bytes)
@@ -529,12 +588,15 @@ mod tests {
         );
     }
 
-    /// `snapshot` (without plans) as a blob of an older `version`: the same payload
-    /// without the trailing empty plan list.
+    /// `snapshot` (without the lists added since `version`) as a blob of that older
+    /// version: the same payload without their trailing empty lists.
     fn older_blob(snapshot: &WorldSnapshot, version: u32) -> Vec<u8> {
-        assert!(snapshot.plans.is_empty());
+        assert!(snapshot.landings.is_empty());
+        assert!(version >= 3 || snapshot.plans.is_empty());
         let mut bytes = snapshot.encode().expect("encodes").bytes;
-        assert_eq!(bytes.pop(), Some(0));
+        for _ in version.max(2)..FORMAT_VERSION {
+            assert_eq!(bytes.pop(), Some(0));
+        }
         let payload_len = (bytes.len() - HEADER_LEN) as u64;
         bytes[12..20].copy_from_slice(&payload_len.to_le_bytes());
         let sum = checksum(&bytes[HEADER_LEN..]);
@@ -547,9 +609,20 @@ mod tests {
     fn a_version_2_blob_reads_as_one_without_plans() {
         let mut snapshot = sample();
         snapshot.plans.clear();
+        snapshot.landings.clear();
         let back = WorldSnapshot::decode(&older_blob(&snapshot, 2)).expect("decodes");
         assert_eq!(back.plans, []);
         assert_eq!(back.ships, snapshot.ships);
+        assert_eq!(back.state_hash(), snapshot.state_hash());
+    }
+
+    #[test]
+    fn a_version_3_blob_reads_with_its_plans_and_no_landings() {
+        let mut snapshot = sample();
+        snapshot.landings.clear();
+        let back = WorldSnapshot::decode(&older_blob(&snapshot, 3)).expect("decodes");
+        assert_eq!(back.plans, snapshot.plans);
+        assert_eq!(back.landings, []);
         assert_eq!(back.state_hash(), snapshot.state_hash());
     }
 
@@ -567,6 +640,7 @@ mod tests {
         assert_eq!(back.bodies.positions, snapshot.bodies.positions);
         assert_eq!(back.ships, snapshot.ships);
         assert_eq!(back.plans, snapshot.plans);
+        assert_eq!(back.landings, snapshot.landings);
         assert_eq!(back.state_hash(), snapshot.state_hash());
     }
 

@@ -239,6 +239,23 @@ mod tests {
                 ))
                 .insert((Throttle(0.1 * i as f64), Controls::Hold(HoldMode::Prograde)));
         }
+        // One ship flown by the landing autopilot, which a restart must keep.
+        let earth = app.world().resource::<Bodies>().catalog.index_of("Earth");
+        let first = app
+            .world_mut()
+            .query_filtered::<Entity, With<Owner>>()
+            .iter(app.world())
+            .next();
+        if let (Some(body), Some(ship)) = (earth, first) {
+            app.world_mut()
+                .entity_mut(ship)
+                .insert(crate::ships::lander::Landing {
+                    body,
+                    phase: galaxy_shared::flight_plan::LandingPhase::Coast,
+                    speed: 0.0,
+                    next_act: 0.0,
+                });
+        }
         for _ in 0..20 {
             app.world_mut().run_schedule(FixedMain);
         }
@@ -250,6 +267,7 @@ mod tests {
         let mut original = flown_app();
         let snapshot = world::capture_world(original.world_mut()).expect("a server world");
         assert_eq!(snapshot.ships.len(), 5);
+        assert_eq!(snapshot.landings.len(), 1, "the landing is kept");
         assert!(
             snapshot
                 .ships

@@ -9,10 +9,11 @@ use galaxy_shared::components::{
 };
 use galaxy_shared::flight_plan::{Burn, FlightPlan};
 
-use super::format::{ClockRecord, Limits, PlanRecord, ShipRecord, WorldSnapshot};
+use super::format::{ClockRecord, LandingRecord, Limits, PlanRecord, ShipRecord, WorldSnapshot};
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
 use crate::ships::flight::{DominantBody, PositionCarry};
+use crate::ships::lander::Landing;
 use crate::ships::spawn::SpawnRng;
 use crate::ships::{Owner, ShipName};
 use crate::tick::SimClock;
@@ -33,7 +34,8 @@ pub(super) type ShipData = (
     &'static FlightState,
     &'static DominantBody,
     &'static FlightPlan,
-    Option<&'static Burn>,
+    // The autopilots (a tuple holds at most 15 query items).
+    (Option<&'static Burn>, Option<&'static Landing>),
 );
 
 /// Copies the world into a snapshot (done on the tick thread, between ticks), its
@@ -48,6 +50,7 @@ pub(super) fn capture<'a>(
     records.clear();
     records.reserve(ships.len());
     let mut plans = Vec::new();
+    let mut landings = Vec::new();
     for (
         name,
         owner,
@@ -63,9 +66,18 @@ pub(super) fn capture<'a>(
         flight,
         dom,
         plan,
-        burn,
+        (burn, landing),
     ) in ships
     {
+        if let Some(landing) = landing {
+            landings.push(LandingRecord {
+                ship: records.len() as u32,
+                body: landing.body,
+                phase: landing.phase,
+                speed: landing.speed,
+                next_act: landing.next_act,
+            });
+        }
         if !plan.nodes.is_empty() || burn.is_some() {
             plans.push(PlanRecord {
                 ship: records.len() as u32,
@@ -102,6 +114,7 @@ pub(super) fn capture<'a>(
         spawn_rng: spawn_rng.map_or(0, |rng| rng.0.get_seed()),
         ships: records,
         plans,
+        landings,
         inertial_offsets: false,
     }
 }
@@ -197,6 +210,7 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
         spawn_rng,
         mut ships,
         plans,
+        landings,
         inertial_offsets,
         ..
     } = snapshot;
@@ -231,6 +245,7 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
         rng.0 = fastrand::Rng::with_seed(spawn_rng);
     }
     let mut plans = plans.into_iter().peekable();
+    let mut landings = landings.into_iter().peekable();
     for (index, ship) in ships.into_iter().enumerate() {
         let mut entity = world.spawn((
             ShipName(ship.name),
@@ -257,6 +272,14 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
             if let Some(burn) = plan.burn {
                 entity.insert(burn);
             }
+        }
+        if let Some(landing) = landings.next_if(|landing| landing.ship as usize == index) {
+            entity.insert(Landing {
+                body: landing.body,
+                phase: landing.phase,
+                speed: landing.speed,
+                next_act: landing.next_act,
+            });
         }
     }
     Ok(())

@@ -80,7 +80,7 @@ const DESCENT_TILT: f64 = 0.5;
 /// and less further off, down to nothing at three times this: a descent that
 /// turns from braking to upright keeps its engine.
 const ALIGNED: f64 = 0.1;
-/// The braking simulation's step (s) and its longest burn (s).
+/// The braking simulation's step (s), and the most steps it takes (a 2 000 s burn).
 const SIM_STEP: f64 = 0.5;
 const SIM_STEPS: usize = 4_000;
 /// Delta-v kept back beyond the deorbit and the speed at periapsis: gravity

@@ -295,13 +295,14 @@ fn pull(centers: &[DVec3], gms: &[f64], body: usize, r: DVec3) -> DVec3 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::physics::orbit::circular_speed;
 
     const MU: f64 = 3.986_004_418e14;
 
-    fn earth_alone() -> PredictionBodies {
+    /// Earth alone, a point mass at rest, stepped as the server steps bodies.
+    pub(crate) fn earth_alone() -> PredictionBodies {
         PredictionBodies {
             state: NBodyState::new(vec![DVec3::ZERO], vec![DVec3::ZERO], vec![MU], None),
             soi: vec![f64::INFINITY],

@@ -396,22 +396,10 @@ pub struct Pass {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::physics::integrator::BodyIntegrator;
     use crate::physics::orbit::circular_speed;
+    use crate::physics::predict::tests::earth_alone;
 
     const MU: f64 = 3.986_004_418e14;
-
-    fn earth_alone() -> PredictionBodies {
-        PredictionBodies {
-            state: NBodyState::new(vec![DVec3::ZERO], vec![DVec3::ZERO], vec![MU], None),
-            soi: vec![f64::INFINITY],
-            poles: vec![DVec3::Z],
-            j2_r2: vec![0.0],
-            scheme: BodyIntegrator::Yoshida4,
-            body_step: 300.0,
-            steps_per_orbit: 8.0,
-        }
-    }
 
     /// Two coplanar circular orbits: the cheapest transfer on the plot is the
     /// Hohmann transfer, both burns as vis-viva gives them.
