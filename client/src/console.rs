@@ -264,8 +264,11 @@ fn type_into_console(
                 } else if let Some(horizon) = prediction::parse_horizon(&line) {
                     prediction.set_horizon(horizon);
                     console.print(&match horizon {
-                        Some(s) => format!("predicting {:.1} days ahead", s / 86_400.0),
-                        None => "predicting three orbits ahead".to_owned(),
+                        Some(s) => format!(
+                            "the path through the nodes goes {:.1} days ahead (at least past the last)",
+                            s / 86_400.0
+                        ),
+                        None => "the path through the nodes goes three orbits past the last".to_owned(),
                     });
                 } else if let Some(args) = warp_arguments(&line) {
                     match warp::parse_request(args) {

@@ -160,13 +160,18 @@ fn advance_prediction(
             ship.relative_velocity,
             bodies.gm(ship.dominant),
         );
-        let span = prediction.horizon.unwrap_or(span);
         let last_node = plan.nodes.last().map_or(0.0, |n| n.at - clock.now);
+        // The player's horizon counts from now, but the path always passes the last
+        // node; the default goes a few orbits past it.
+        let span = match prediction.horizon {
+            Some(horizon) => horizon.max(last_node),
+            None => span.max(last_node + span),
+        };
         let nodes = plan.nodes.iter().map(|n| (n.at, n.components())).collect();
         prediction.predictor = Some(Predictor::new(
             prediction_bodies(&bodies, clock.now),
             clock.now,
-            span.max(last_node + span).min(MAX_HORIZON),
+            span.min(MAX_HORIZON),
             ship.position,
             velocity,
             nodes,

@@ -129,7 +129,7 @@ fn run_transfer_lines(
             }
             Request::Best => match &shown.0 {
                 Some(plot) => match plot.porkchop.best() {
-                    Some(best) => take(plot, best, &mut outgoing, &mut log),
+                    Some(best) => take(plot, best, cockpit.clock.now, &mut outgoing, &mut log),
                     None => {
                         log.write(ServerEvent("no transfer on the plot".into()));
                     }
@@ -145,7 +145,7 @@ fn run_transfer_lines(
                     let grid = Grid::around(
                         planner.r,
                         planner.v,
-                        gm(&planner),
+                        planner.mu(),
                         distance(&planner, target),
                     );
                     let Some(porkchop) = planner.porkchop(target, grid) else {
@@ -171,16 +171,6 @@ fn run_transfer_lines(
             },
         }
     }
-}
-
-fn gm(planner: &Planner) -> f64 {
-    planner
-        .bodies
-        .state
-        .gms
-        .get(planner.center)
-        .copied()
-        .unwrap_or(0.0)
 }
 
 /// How far the target is from the ship's body now (m).
@@ -279,13 +269,27 @@ impl Cockpit<'_> {
     }
 }
 
-/// Plans `transfer` (a cell of the plot) as nodes on the server.
+/// A departure closer than this to now (s) is too soon to turn and burn for: the
+/// plot is stale.
+const SOONEST_DEPARTURE: f64 = 120.0;
+
+/// Plans `transfer` (a cell of the plot) as nodes on the server, at game time
+/// `now`: refined for the periapsis asked when it goes to a body, and not at all
+/// when no encounter is found (the cell aims at the body's centre) or the plot has
+/// grown too old to leave on time.
 fn take(
     plot: &Plot,
     transfer: Transfer,
+    now: f64,
     outgoing: &mut MessageWriter<Outgoing>,
     log: &mut MessageWriter<ServerEvent>,
 ) {
+    if transfer.depart - now < SOONEST_DEPARTURE {
+        log.write(ServerEvent(
+            "that departure is too soon; draw the plot again".into(),
+        ));
+        return;
+    }
     let (transfer, pass) = match plot.body {
         Some((body, periapsis, _)) => {
             match plot
@@ -293,7 +297,12 @@ fn take(
                 .encounter(body, transfer.depart, transfer.flight, periapsis)
             {
                 Some((refined, pass)) => (refined, Some(pass)),
-                None => (transfer, None),
+                None => {
+                    log.write(ServerEvent(
+                        "no pass by the body found for that cell; not planned".into(),
+                    ));
+                    return;
+                }
             }
         }
         None => (transfer, None),
@@ -332,6 +341,7 @@ fn take(
 /// Takes the cell clicked on the plot.
 fn take_clicked_cell(
     shown: Res<Shown>,
+    clock: Res<GameClock>,
     mouse: Res<ButtonInput<MouseButton>>,
     images: Query<&RelativeCursorPosition, With<PlotImage>>,
     mut outgoing: MessageWriter<Outgoing>,
@@ -351,7 +361,7 @@ fn take_clicked_cell(
     };
     if let Some(cell) = cell_at(&plot.porkchop.grid, at).and_then(|(i, j)| plot.porkchop.cell(i, j))
     {
-        take(plot, cell, &mut outgoing, &mut log);
+        take(plot, cell, clock.now, &mut outgoing, &mut log);
     }
 }
 

@@ -177,7 +177,8 @@ pub fn plan_landing(
         None
     };
     let lowered = deorbit.unwrap_or(0.0);
-    // What braking must take off: the speed at the periapsis over the ground there.
+    // What braking must take off: the speed at the periapsis (the ground's own
+    // turning, a few m/s, is left to the reserve).
     let (r, v) = drift(over.r, over.v, over.mu, at - now);
     let v_after = v - v.normalize_or_zero() * lowered;
     let low = OrbitalElements::from_state(r, v_after, over.mu);
@@ -331,8 +332,15 @@ fn guide(
         if stop < BRAKE_END_ALTITUDE || at_periapsis {
             phase = LandingPhase::Brake;
         } else {
-            // Time to turn: before the periapsis by the time braking takes there.
-            let to_periapsis = time_to_periapsis(over.r, over.v, over.mu).unwrap_or(0.0);
+            // Time to turn: before the periapsis by the time braking takes there,
+            // or at once on a path that meets the ground first (the periapsis lies
+            // beyond the impact).
+            let orbit = OrbitalElements::from_state(over.r, over.v, over.mu);
+            let to_periapsis = if orbit.periapsis < over.radius {
+                0.0
+            } else {
+                time_to_periapsis(over.r, over.v, over.mu).unwrap_or(0.0)
+            };
             let braking = ground.length() / (BRAKE_THROTTLE * engine.thrust / mass);
             next_act = to_periapsis - 1.5 * braking - TURN_LEAD;
             let aim = (-ground).normalize_or_zero();
@@ -444,11 +452,8 @@ fn fly_landings(
             }
             FlightState::Flying => {}
         }
-        if landing.phase == LandingPhase::Deorbit {
-            if burning {
-                continue;
-            }
-            landing.phase = LandingPhase::Coast;
+        if landing.phase == LandingPhase::Deorbit && burning {
+            continue;
         }
         let Some(over) = Over::new(&bodies, landing.body, position.0, velocity.0, now) else {
             hand_back(&mut throttle, &mut controls);
@@ -460,9 +465,28 @@ fn fly_landings(
             );
             continue;
         };
+        if landing.phase == LandingPhase::Deorbit {
+            // The executor is done with the deorbit burn, or gave up on it (a dry
+            // tank): the braking waits for a periapsis this low, so without one
+            // the landing ends here.
+            let periapsis = OrbitalElements::from_state(over.r, over.v, over.mu).periapsis;
+            if periapsis - over.radius > 3.0 * periapsis_altitude(over.radius) {
+                hand_back(&mut throttle, &mut controls);
+                let reason = "the deorbit burn fell short; landing stopped".to_owned();
+                done(
+                    &mut events,
+                    &mut commands,
+                    ShipEventKind::Rejected { reason },
+                );
+                continue;
+            }
+            landing.phase = LandingPhase::Coast;
+        }
         let mass = spec.dry_mass + fuel.0;
         let (phase, command, next_act) =
             guide(landing.phase, &over, mass, attitude.0, &engine, tick.dt);
+        // A non-finite time (a near-parabolic path's periapsis) means: act now.
+        let next_act = if next_act.is_finite() { next_act } else { 0.0 };
         landing.set_if_neq(Landing {
             phase,
             speed: over.ground_velocity().length(),

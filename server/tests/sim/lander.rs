@@ -144,3 +144,26 @@ fn landings_are_refused_without_air_to_spare_fuel_or_an_empty_plan() {
     assert!(sim.world().get::<Landing>(lunar).is_none());
     assert_eq!(refusals(&mut sim), Vec::<String>::new());
 }
+
+#[test]
+fn a_deorbit_burn_that_falls_short_ends_the_landing() {
+    let mut sim = Sim::new(config(&[]));
+    let ship = sim.spawn(sim.orbit_slot("Moon", 100_000.0, 0.0));
+    sim.command(ship, ShipAction::Plan(PlanCommand::Land));
+    sim.tick();
+    assert!(sim.world().get::<Landing>(ship).is_some());
+    // The tank runs dry before the deorbit burn: the executor gives up on it.
+    sim.app.world_mut().get_mut::<Fuel>(ship).expect("a ship").0 = 0.0;
+    sim.fly(600.0, 60.0, |sim| {
+        sim.world().get::<Landing>(ship).is_none()
+    });
+    let refused = refusals(&mut sim);
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.contains("deorbit burn fell short")),
+        "{refused:?}"
+    );
+    assert!(sim.world().get::<Landing>(ship).is_none());
+    assert_eq!(sim.get::<FlightState>(ship), FlightState::Flying);
+}

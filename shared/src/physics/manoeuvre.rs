@@ -18,6 +18,8 @@ use super::oblateness::{j2_acceleration, j2_acceleration_derivative};
 /// Longest coasting step (s) of [`Field::coast`] with J2: a burn's span in low
 /// orbit is a few of them.
 const J2_STEP: f64 = 30.0;
+/// Most of those steps one [`Field::coast`] takes.
+const MAX_J2_STEPS: f64 = 64.0;
 
 /// The field a burn is planned in: the body's point mass and, where ships feel
 /// it, its J2. In low orbit J2 moves a ship by about 1 m/s over a two-minute burn,
@@ -47,7 +49,10 @@ impl Field {
         if !dt.is_finite() {
             return (r, v);
         }
-        let steps = (dt.abs() / J2_STEP).ceil().max(1.0);
+        // A node executed long after its time must not cost a step per 30 s of
+        // the delay every tick: beyond MAX_J2_STEPS the steps lengthen (SABAC₃
+        // stays good to an eighth of an orbit).
+        let steps = (dt.abs() / J2_STEP).ceil().clamp(1.0, MAX_J2_STEPS);
         let h = dt / steps;
         let (mut r, mut v) = (r, v);
         let mu = self.mu;
