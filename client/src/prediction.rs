@@ -7,7 +7,9 @@ use bevy::prelude::*;
 use galaxy_shared::physics::gravity::sphere_of_influence;
 use galaxy_shared::physics::integrator::{BodyIntegrator, NBodyState};
 use galaxy_shared::physics::orbit::OrbitalElements;
-use galaxy_shared::physics::predict::{Encounter, PredictionBodies, Predictor, encounters};
+use galaxy_shared::physics::predict::{
+    Encounter, FRAME_SLICE, PredictionBodies, Predictor, encounters,
+};
 use glam::DVec3;
 
 use crate::plan::Plan;
@@ -28,8 +30,6 @@ pub(super) fn plugin(app: &mut App) {
     );
 }
 
-/// Body steps a frame may spend on the prediction: a few hundred microseconds.
-const STEPS_PER_FRAME: usize = 48;
 /// Orbits the path covers, at most [`MAX_HORIZON`].
 const ORBITS: f64 = 3.0;
 /// Longest horizon (s): thirty days.
@@ -182,7 +182,7 @@ fn advance_prediction(
     }
     if let Some(predictor) = &mut prediction.predictor
         && !predictor.is_done()
-        && predictor.advance(STEPS_PER_FRAME)
+        && predictor.advance(FRAME_SLICE)
     {
         let gms: Vec<f64> = (0..bodies.positions.len())
             .map(|i| bodies.gm(i as u8))

@@ -142,12 +142,7 @@ fn run_transfer_lines(
             },
             Request::Body(..) | Request::Target => match cockpit.plot(&request) {
                 Ok((planner, target, body)) => {
-                    let grid = Grid::around(
-                        planner.r,
-                        planner.v,
-                        planner.mu(),
-                        distance(&planner, target),
-                    );
+                    let grid = planner.grid(target);
                     let Some(porkchop) = planner.porkchop(target, grid) else {
                         log.write(ServerEvent("no transfer can be planned to that".into()));
                         continue;
@@ -170,20 +165,6 @@ fn run_transfer_lines(
                 }
             },
         }
-    }
-}
-
-/// How far the target is from the ship's body now (m).
-fn distance(planner: &Planner, target: TransferTarget) -> f64 {
-    let state = &planner.bodies.state;
-    let center = state
-        .positions
-        .get(planner.center)
-        .copied()
-        .unwrap_or_default();
-    match target {
-        TransferTarget::Body(b) => state.positions.get(b).map_or(0.0, |p| p.distance(center)),
-        TransferTarget::Ship { position, .. } => position.distance(center),
     }
 }
 

@@ -15,12 +15,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use galaxy_server::config::Config;
 use galaxy_server::ephemeris::load_bodies;
 use galaxy_server::ships::spawn::circular_orbit;
-use galaxy_shared::physics::predict::{PredictionBodies, Predictor};
-use galaxy_shared::physics::transfer::{Grid, Planner, TransferTarget};
+use galaxy_shared::physics::predict::{FRAME_SLICE, Predictor};
+use galaxy_shared::physics::transfer::{Planner, TransferTarget};
 use glam::DVec3;
-
-/// Body steps the client spends on the prediction each frame (`STEPS_PER_FRAME`).
-const STEPS_PER_FRAME: usize = 48;
 
 /// The bodies as a client sees them, and a 400 km orbit in the Moon's plane.
 fn setting() -> (Planner, usize) {
@@ -42,25 +39,11 @@ fn setting() -> (Planner, usize) {
         normal.z.acos(),
         normal.x.atan2(-normal.y),
     );
-    let prediction = PredictionBodies {
-        state: state.clone(),
-        soi: bodies.soi.clone(),
-        poles: bodies
-            .catalog
-            .rotations
-            .iter()
-            .map(|m| m.pole(start))
-            .collect(),
-        j2_r2: bodies
-            .catalog
-            .oblateness
-            .iter()
-            .map(|o| o.map_or(0.0, |o| o.j2_r2()))
-            .collect(),
-        scheme: bodies.integrator,
-        body_step: config.physics.body_step_s,
-        steps_per_orbit: config.physics.coast_steps_per_orbit,
-    };
+    let prediction = bodies.prediction(
+        start,
+        config.physics.body_step_s,
+        config.physics.coast_steps_per_orbit,
+    );
     let planner = Planner {
         bodies: prediction,
         now: start,
@@ -73,10 +56,8 @@ fn setting() -> (Planner, usize) {
 
 fn bench(c: &mut Criterion) {
     let (planner, moon) = setting();
-    let mu = planner.bodies.state.gms[planner.center];
     let earth_at = planner.bodies.state.positions[planner.center];
-    let distance = planner.bodies.state.positions[moon].distance(earth_at);
-    let grid = Grid::around(planner.r, planner.v, mu, distance);
+    let grid = planner.grid(TransferTarget::Body(moon));
     let center_v = planner.bodies.state.velocities[planner.center];
     let node = (planner.now + 1_800.0, DVec3::new(3_100.0, 0.0, 0.0));
     c.bench_function("prediction: restart and one frame's slice", |b| {
@@ -89,7 +70,7 @@ fn bench(c: &mut Criterion) {
                 center_v + planner.v,
                 vec![black_box(node)],
             );
-            predictor.advance(STEPS_PER_FRAME);
+            predictor.advance(FRAME_SLICE);
             black_box(predictor.path.len())
         });
     });

@@ -11,6 +11,7 @@ use galaxy_shared::components::{Body, Gm, Position, Radius, Velocity};
 use galaxy_shared::physics::gravity::sphere_of_influence;
 use galaxy_shared::physics::integrator::{BodyIntegrator, NBodyState};
 use galaxy_shared::physics::oblateness::Oblateness;
+use galaxy_shared::physics::predict::PredictionBodies;
 use galaxy_shared::physics::rotation::RotationModel;
 use glam::DVec3;
 use serde::Deserialize;
@@ -143,6 +144,27 @@ pub const BUNDLED: &str = include_str!("../../config/ephemeris-j2000.json");
 pub const BUNDLED_NAME: &str = "bundled";
 
 impl Bodies {
+    /// The bodies at game time `now` as a client learns them (states, spheres of
+    /// influence, poles, the J2 ships feel), in the form the predictor and the
+    /// transfer planner take, stepped as this server steps them: for tests,
+    /// benchmarks and tools that check the client's planning against the server.
+    pub fn prediction(&self, now: f64, body_step: f64, steps_per_orbit: f64) -> PredictionBodies {
+        PredictionBodies {
+            state: self.state.clone(),
+            soi: self.soi.clone(),
+            poles: self.catalog.rotations.iter().map(|m| m.pole(now)).collect(),
+            j2_r2: self
+                .catalog
+                .oblateness
+                .iter()
+                .map(|o| o.filter(|_| self.oblate).map_or(0.0, |o| o.j2_r2()))
+                .collect(),
+            scheme: self.integrator,
+            body_step,
+            steps_per_orbit,
+        }
+    }
+
     /// Reads and validates the ephemeris at `path` ([`BUNDLED_NAME`]: the bundled one).
     pub fn load(
         path: &Path,

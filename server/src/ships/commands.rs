@@ -9,7 +9,7 @@ use galaxy_shared::components::{
     AngularVelocity, Attitude, Controls, FlightState, Fuel, HoldMode, Position, Ship, Throttle,
     Velocity, WheelMomentum,
 };
-use galaxy_shared::flight_plan::{Burn, FlightPlan, PlanCommand, PlanEffect};
+use galaxy_shared::flight_plan::{Burn, FlightPlan, LandingPhase, PlanCommand, PlanEffect};
 use galaxy_shared::physics::gravity::dominant_body;
 use metrics::counter;
 
@@ -139,9 +139,9 @@ fn apply_ship_commands(
                     Autopilot::Stop => {
                         ship.remove::<(Burn, Landing)>();
                     }
-                    Autopilot::Land(landing, deorbit) => {
+                    Autopilot::Land(landing) => {
                         ship.insert(landing);
-                        if deorbit {
+                        if landing.phase == LandingPhase::Deorbit {
                             ship.insert(Burn::waiting(false));
                         }
                     }
@@ -180,9 +180,9 @@ enum Autopilot {
     Start(bool),
     /// Both stop.
     Stop,
-    /// The landing autopilot takes the ship, the executor first flying the
-    /// deorbit node if `true`.
-    Land(Landing, bool),
+    /// The landing autopilot takes the ship (the executor first flies its
+    /// deorbit node, when it starts with one).
+    Land(Landing),
 }
 
 /// Applies one action: `Some` event for services that answer with one, and what
@@ -267,7 +267,7 @@ fn apply(
                     let (landing, deorbit) =
                         plan_landing(bodies, body, position.0, velocity.0, fuel.0, now, spec)?;
                     changed.nodes.extend(deorbit);
-                    Autopilot::Land(landing, deorbit.is_some())
+                    Autopilot::Land(landing)
                 }
             };
             *plan = changed;

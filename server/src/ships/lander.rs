@@ -168,8 +168,8 @@ pub fn plan_landing(
     let goal = over.radius + periapsis_altitude(over.radius);
     let orbit = OrbitalElements::from_state(over.r, over.v, over.mu);
     let at = now + TURN_LEAD + 60.0;
+    let (r, v) = drift(over.r, over.v, over.mu, at - now);
     let deorbit = if orbit.periapsis > goal {
-        let (r, v) = drift(over.r, over.v, over.mu, at - now);
         Some(retrograde_to_periapsis(r, v, over.mu, goal).ok_or_else(|| {
             format!("no retrograde burn brings the periapsis down to {name}'s surface")
         })?)
@@ -179,7 +179,6 @@ pub fn plan_landing(
     let lowered = deorbit.unwrap_or(0.0);
     // What braking must take off: the speed at the periapsis (the ground's own
     // turning, a few m/s, is left to the reserve).
-    let (r, v) = drift(over.r, over.v, over.mu, at - now);
     let v_after = v - v.normalize_or_zero() * lowered;
     let low = OrbitalElements::from_state(r, v_after, over.mu);
     let rp = low.periapsis.max(over.radius);
@@ -431,53 +430,46 @@ fn fly_landings(
         burning,
     ) in &mut ships
     {
-        let done = |events: &mut MessageWriter<ShipEvent>, commands: &mut Commands, kind| {
-            commands.entity(ship).remove::<Landing>();
-            events.write(ShipEvent { ship, kind });
-        };
-        match flight {
-            FlightState::Landed { .. } => {
-                hand_back(&mut throttle, &mut controls);
-                let speed = landing.speed;
-                done(
-                    &mut events,
-                    &mut commands,
-                    ShipEventKind::Touchdown { speed },
-                );
-                continue;
-            }
-            FlightState::Destroyed { .. } => {
-                commands.entity(ship).remove::<Landing>();
-                continue;
-            }
-            FlightState::Flying => {}
-        }
-        if landing.phase == LandingPhase::Deorbit && burning {
-            continue;
-        }
-        let Some(over) = Over::new(&bodies, landing.body, position.0, velocity.0, now) else {
+        let mut end = |kind: Option<ShipEventKind>| {
             hand_back(&mut throttle, &mut controls);
-            let reason = "the landing's body is gone".to_owned();
-            done(
-                &mut events,
-                &mut commands,
-                ShipEventKind::Rejected { reason },
-            );
-            continue;
+            commands.entity(ship).remove::<Landing>();
+            if let Some(kind) = kind {
+                events.write(ShipEvent { ship, kind });
+            }
+        };
+        let over = match (
+            flight,
+            Over::new(&bodies, landing.body, position.0, velocity.0, now),
+        ) {
+            (FlightState::Landed { .. }, _) => {
+                end(Some(ShipEventKind::Touchdown {
+                    speed: landing.speed,
+                }));
+                continue;
+            }
+            // The wreck is told as such by the flight state's own event.
+            (FlightState::Destroyed { .. }, _) => {
+                end(None);
+                continue;
+            }
+            (FlightState::Flying, None) => {
+                let reason = "the landing's body is gone".to_owned();
+                end(Some(ShipEventKind::Rejected { reason }));
+                continue;
+            }
+            (FlightState::Flying, Some(over)) => over,
         };
         if landing.phase == LandingPhase::Deorbit {
+            if burning {
+                continue;
+            }
             // The executor is done with the deorbit burn, or gave up on it (a dry
             // tank): the braking waits for a periapsis this low, so without one
             // the landing ends here.
             let periapsis = OrbitalElements::from_state(over.r, over.v, over.mu).periapsis;
             if periapsis - over.radius > 3.0 * periapsis_altitude(over.radius) {
-                hand_back(&mut throttle, &mut controls);
                 let reason = "the deorbit burn fell short; landing stopped".to_owned();
-                done(
-                    &mut events,
-                    &mut commands,
-                    ShipEventKind::Rejected { reason },
-                );
+                end(Some(ShipEventKind::Rejected { reason }));
                 continue;
             }
             landing.phase = LandingPhase::Coast;
@@ -522,9 +514,6 @@ fn schedule_landings(
             LandingPhase::Coast => landing.next_act <= clock.game_time,
             LandingPhase::Brake | LandingPhase::Descend => true,
         };
-        if !landing.next_act.is_finite() {
-            continue;
-        }
         if turning {
             schedule.busy = true;
         }

@@ -144,31 +144,14 @@ impl Sim {
         self.set_time_scale(scale);
     }
 
-    /// The bodies as the client learns them: states, spheres of influence, poles
-    /// and the J2 ships feel.
+    /// The bodies as the client learns them, now.
     pub fn prediction_bodies(&self) -> PredictionBodies {
-        let bodies = self.bodies();
-        let now = self.clock().game_time;
         let physics = &self.world().resource::<Config>().physics;
-        PredictionBodies {
-            state: bodies.state.clone(),
-            soi: bodies.soi.clone(),
-            poles: bodies
-                .catalog
-                .rotations
-                .iter()
-                .map(|m| m.pole(now))
-                .collect(),
-            j2_r2: bodies
-                .catalog
-                .oblateness
-                .iter()
-                .map(|o| o.filter(|_| bodies.oblate).map_or(0.0, |o| o.j2_r2()))
-                .collect(),
-            scheme: bodies.integrator,
-            body_step: physics.body_step_s,
-            steps_per_orbit: physics.coast_steps_per_orbit,
-        }
+        self.bodies().prediction(
+            self.clock().game_time,
+            physics.body_step_s,
+            physics.coast_steps_per_orbit,
+        )
     }
 
     pub fn get<T: Component + Copy>(&self, ship: Entity) -> T {

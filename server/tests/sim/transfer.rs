@@ -8,7 +8,7 @@ use galaxy_server::ships::spawn::circular_orbit;
 use galaxy_shared::components::{Position, Velocity};
 use galaxy_shared::flight_plan::{Node, PlanCommand};
 use galaxy_shared::physics::orbit::OrbitalElements;
-use galaxy_shared::physics::transfer::{Grid, Planner, TransferTarget};
+use galaxy_shared::physics::transfer::{Planner, TransferTarget};
 
 use crate::harness::{Sim, config};
 
@@ -42,7 +42,7 @@ fn a_planned_trip_to_the_moon_passes_it_at_the_predicted_periapsis() {
         r: slot.position - center,
         v: slot.velocity - center_v,
     };
-    let grid = Grid::around(planner.r, planner.v, mu, (moon_p - center).length());
+    let grid = planner.grid(TransferTarget::Body(moon));
     let plot = planner
         .porkchop(TransferTarget::Body(moon), grid)
         .expect("a plot");

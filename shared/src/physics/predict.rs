@@ -16,6 +16,10 @@ use super::manoeuvre::inertial_delta_v;
 use super::oblateness::{j2_acceleration, j2_acceleration_derivative};
 use super::orbit::OrbitalElements;
 
+/// Body steps a client spends on a prediction each frame: a few hundred
+/// microseconds, so even a 30-day horizon never stalls a frame.
+pub const FRAME_SLICE: usize = 48;
+
 /// The bodies a prediction starts from, and how the server moves them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PredictionBodies {

@@ -15,7 +15,7 @@ use super::integrator::{NBodyState, hermite};
 use super::kepler::drift;
 use super::lambert;
 use super::manoeuvre::node_frame;
-use super::predict::{PredictionBodies, Predictor, encounters};
+use super::predict::{Encounter, PredictionBodies, Predictor, encounters};
 
 /// What a transfer goes to.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -235,6 +235,21 @@ impl Planner {
             .unwrap_or(0.0)
     }
 
+    /// The grid [`Grid::around`] suits for a transfer to `target` from here.
+    pub fn grid(&self, target: TransferTarget) -> Grid {
+        let state = &self.bodies.state;
+        let center = state
+            .positions
+            .get(self.center)
+            .copied()
+            .unwrap_or_default();
+        let distance = match target {
+            TransferTarget::Body(b) => state.positions.get(b).map_or(0.0, |p| p.distance(center)),
+            TransferTarget::Ship { position, .. } => position.distance(center),
+        };
+        Grid::around(self.r, self.v, self.mu(), distance)
+    }
+
     /// Where `target` goes over the next `span` seconds; `None` for the ship's own
     /// body, a body outside its sphere of influence (a Lambert arc about this body
     /// cannot reach it) or a span over [`MAX_SPAN`].
@@ -334,7 +349,7 @@ impl Planner {
         depart: f64,
         flight: f64,
         periapsis: f64,
-    ) -> Option<(Transfer, Pass)> {
+    ) -> Option<(Transfer, Encounter)> {
         let depart = depart - self.now;
         let target = self.whereabouts(TransferTarget::Body(body), depart + 2.0 * flight)?;
         let mu_body = *self.bodies.state.gms.get(body)?;
@@ -348,7 +363,7 @@ impl Planner {
         // centre body, at the impact parameter of a two-body hyperbola.
         let side = (r2 - r2.dot(v_inf) / v_inf.length_squared() * v_inf).try_normalize()?;
         let impact = |rp: f64| rp * (1.0 + 2.0 * mu_body / (rp * v_inf.length_squared())).sqrt();
-        let fly = |b: f64| -> Option<(Transfer, Pass)> {
+        let fly = |b: f64| -> Option<(Transfer, Encounter)> {
             let transfer = self.transfer(depart, flight, &target, side * b)?;
             let pass = self.predict_pass(&transfer, body)?;
             Some((transfer, pass))
@@ -375,7 +390,7 @@ impl Planner {
 
     /// The pass by `body` of the path through `transfer`'s node, under the full
     /// force model.
-    fn predict_pass(&self, transfer: &Transfer, body: usize) -> Option<Pass> {
+    fn predict_pass(&self, transfer: &Transfer, body: usize) -> Option<Encounter> {
         let state = &self.bodies.state;
         let center_p = *state.positions.get(self.center)?;
         let center_v = *state.velocities.get(self.center)?;
@@ -391,20 +406,7 @@ impl Planner {
         encounters(&predictor.path, &state.gms)
             .into_iter()
             .find(|e| e.body == body)
-            .map(|e| Pass {
-                time: e.time,
-                periapsis: e.periapsis,
-            })
     }
-}
-
-/// A predicted pass by a body.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Pass {
-    /// Game time near the pass (s).
-    pub time: f64,
-    /// Periapsis distance from the body's centre (m).
-    pub periapsis: f64,
 }
 
 #[cfg(test)]
