@@ -84,9 +84,8 @@ fn main() {
         let started = Instant::now();
         let first = world::capture_world(app.world_mut()).expect("server world");
         let capture_first = started.elapsed();
-        // The server captures into the ship list of the last encoded snapshot.
-        let mut spare = first.ships;
-        spare.clear();
+        // The server captures over the ship list of the last encoded snapshot.
+        let spare = first.ships;
         let started = Instant::now();
         let snapshot = world::capture_world_into(app.world_mut(), spare).expect("server world");
         let capture = started.elapsed();

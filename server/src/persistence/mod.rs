@@ -94,7 +94,7 @@ impl Capture<'_, '_> {
             &self.clock,
             &self.bodies,
             self.rng.as_deref(),
-            self.ships.iter(),
+            &self.ships,
             self.writer.spare_ships(),
         );
         self.writer

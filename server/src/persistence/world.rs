@@ -1,13 +1,18 @@
 //! Between the ECS world and a [`WorldSnapshot`]: capture after a tick, restore
 //! before the first one.
 
+use std::sync::Arc;
+
+use bevy::ecs::query::QueryData;
 use bevy::ecs::system::SystemState;
 use bevy::prelude::*;
+use bevy::tasks::{ComputeTaskPool, TaskPool};
 use galaxy_shared::components::{
     AngularVelocity, Attitude, Controls, FlightState, Fuel, Position, Ship, Throttle, Velocity,
     WheelMomentum,
 };
 use galaxy_shared::flight_plan::{Burn, FlightPlan};
+use glam::{DQuat, DVec3};
 
 use super::format::{ClockRecord, LandingRecord, Limits, PlanRecord, ShipRecord, WorldSnapshot};
 use crate::config::{Config, ShipSpec};
@@ -19,88 +24,148 @@ use crate::ships::{Owner, ShipName};
 use crate::tick::SimClock;
 
 /// The ship components a snapshot reads.
-pub(super) type ShipData = (
-    &'static ShipName,
-    Option<&'static Owner>,
-    &'static Position,
-    &'static PositionCarry,
-    &'static Velocity,
-    &'static Attitude,
-    &'static AngularVelocity,
-    &'static WheelMomentum,
-    &'static Fuel,
-    &'static Throttle,
-    &'static Controls,
-    &'static FlightState,
-    &'static DominantBody,
-    &'static FlightPlan,
-    // The autopilots (a tuple holds at most 15 query items).
-    (Option<&'static Burn>, Option<&'static Landing>),
-);
+#[derive(QueryData)]
+pub struct ShipData {
+    name: &'static ShipName,
+    owner: Option<&'static Owner>,
+    position: &'static Position,
+    carry: &'static PositionCarry,
+    velocity: &'static Velocity,
+    attitude: &'static Attitude,
+    rate: &'static AngularVelocity,
+    wheels: &'static WheelMomentum,
+    fuel: &'static Fuel,
+    throttle: &'static Throttle,
+    controls: &'static Controls,
+    flight: &'static FlightState,
+    dominant: &'static DominantBody,
+    plan: &'static FlightPlan,
+    burn: Option<&'static Burn>,
+    landing: Option<&'static Landing>,
+}
 
-/// Copies the world into a snapshot (done on the tick thread, between ticks), its
-/// ships into `records` (emptied, and reused for its room).
-pub(super) fn capture<'a>(
-    clock: &SimClock,
-    bodies: &Bodies,
-    spawn_rng: Option<&SpawnRng>,
-    ships: impl ExactSizeIterator<Item = bevy::ecs::query::QueryItem<'a, 'a, ShipData>>,
-    mut records: Vec<ShipRecord>,
-) -> WorldSnapshot {
-    records.clear();
-    records.reserve(ships.len());
-    let mut plans = Vec::new();
-    let mut landings = Vec::new();
-    for (
-        name,
-        owner,
-        p,
-        carry,
-        v,
-        attitude,
-        rate,
-        wheels,
-        fuel,
-        throttle,
-        controls,
-        flight,
-        dom,
-        plan,
-        (burn, landing),
-    ) in ships
-    {
-        if let Some(landing) = landing {
-            landings.push(LandingRecord {
-                ship: records.len() as u32,
+impl ShipDataItem<'_, '_> {
+    /// This ship's record, written over `record` (the last snapshot's ship at this
+    /// place, usually the same one: a name it shares is not cloned again).
+    fn write(&self, record: &mut ShipRecord) {
+        if !Arc::ptr_eq(&record.name, &self.name.0) {
+            record.name = self.name.0.clone();
+        }
+        let same_owner = match (&record.owner, self.owner) {
+            (Some((player, name)), Some(owner)) => {
+                *player == owner.player && Arc::ptr_eq(name, &owner.name)
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        if !same_owner {
+            record.owner = self.owner.map(|o| (o.player, o.name.clone()));
+        }
+        record.position = self.position.0;
+        record.position_carry = self.carry.0;
+        record.velocity = self.velocity.0;
+        record.attitude = self.attitude.0;
+        record.angular_velocity = self.rate.0;
+        record.wheel_momentum = self.wheels.0;
+        record.fuel = self.fuel.0;
+        record.throttle = self.throttle.0;
+        record.controls = *self.controls;
+        record.flight = *self.flight;
+        record.dominant_body = self.dominant.0;
+    }
+
+    /// This ship's record, new.
+    fn record(&self) -> ShipRecord {
+        let mut record = ShipRecord {
+            name: self.name.0.clone(),
+            owner: None,
+            position: DVec3::ZERO,
+            position_carry: DVec3::ZERO,
+            velocity: DVec3::ZERO,
+            attitude: DQuat::IDENTITY,
+            angular_velocity: DVec3::ZERO,
+            wheel_momentum: DVec3::ZERO,
+            fuel: 0.0,
+            throttle: 0.0,
+            controls: Controls::default(),
+            flight: FlightState::Flying,
+            dominant_body: 0,
+        };
+        self.write(&mut record);
+        record
+    }
+
+    /// The autopilots' state of ship `index`, when it has any.
+    fn autopilots(&self, index: usize, into: &mut Autopilots) {
+        let ship = index as u32;
+        if let Some(landing) = self.landing {
+            into.landings.push(LandingRecord {
+                ship,
                 body: landing.body,
                 phase: landing.phase,
                 speed: landing.speed,
                 next_act: landing.next_act,
             });
         }
-        if !plan.nodes.is_empty() || burn.is_some() {
-            plans.push(PlanRecord {
-                ship: records.len() as u32,
-                nodes: plan.nodes.clone(),
-                burn: burn.copied(),
+        if !self.plan.nodes.is_empty() || self.burn.is_some() {
+            into.plans.push(PlanRecord {
+                ship,
+                nodes: self.plan.nodes.clone(),
+                burn: self.burn.copied(),
             });
         }
-        records.push(ShipRecord {
-            name: name.0.clone(),
-            owner: owner.map(|o| (o.player, o.name.clone())),
-            position: p.0,
-            position_carry: carry.0,
-            velocity: v.0,
-            attitude: attitude.0,
-            angular_velocity: rate.0,
-            wheel_momentum: wheels.0,
-            fuel: fuel.0,
-            throttle: throttle.0,
-            controls: *controls,
-            flight: *flight,
-            dominant_body: dom.0,
-        });
     }
+}
+
+/// Flight plans and landings of some ships, in ship order.
+#[derive(Default)]
+struct Autopilots {
+    plans: Vec<PlanRecord>,
+    landings: Vec<LandingRecord>,
+}
+
+/// Fewest ships one capture task copies.
+const MIN_CAPTURE_CHUNK: usize = 4_096;
+
+/// Copies the world into a snapshot (done on the tick thread, between ticks), its
+/// ships into `records`: the last encoded snapshot's ship list, overwritten in
+/// place in parallel (no allocation, no page faults, names shared), then cut or
+/// extended to the ships there are now.
+pub(super) fn capture(
+    clock: &SimClock,
+    bodies: &Bodies,
+    spawn_rng: Option<&SpawnRng>,
+    ships: &Query<ShipData, With<Ship>>,
+    mut records: Vec<ShipRecord>,
+) -> WorldSnapshot {
+    let count = ships.iter().len();
+    records.truncate(count);
+    let reused = records.len();
+    let pool = ComputeTaskPool::get_or_init(TaskPool::default);
+    let chunk = reused
+        .div_ceil(pool.thread_num().max(1))
+        .max(MIN_CAPTURE_CHUNK);
+    let mut parts = pool.scope(|scope| {
+        for (i, slice) in records.chunks_mut(chunk).enumerate() {
+            scope.spawn(async move {
+                let start = i * chunk;
+                let mut found = Autopilots::default();
+                for (offset, (record, ship)) in
+                    slice.iter_mut().zip(ships.iter().skip(start)).enumerate()
+                {
+                    ship.write(record);
+                    ship.autopilots(start + offset, &mut found);
+                }
+                found
+            });
+        }
+    });
+    let mut found = Autopilots::default();
+    for (offset, ship) in ships.iter().skip(reused).enumerate() {
+        records.push(ship.record());
+        ship.autopilots(reused + offset, &mut found);
+    }
+    parts.push(found);
     WorldSnapshot {
         clock: ClockRecord {
             tick: clock.tick,
@@ -113,8 +178,11 @@ pub(super) fn capture<'a>(
         bodies: bodies.state.clone(),
         spawn_rng: spawn_rng.map_or(0, |rng| rng.0.get_seed()),
         ships: records,
-        plans,
-        landings,
+        plans: parts.iter_mut().flat_map(|p| p.plans.drain(..)).collect(),
+        landings: parts
+            .iter_mut()
+            .flat_map(|p| p.landings.drain(..))
+            .collect(),
         inertial_offsets: false,
     }
 }
@@ -138,13 +206,7 @@ pub fn capture_world_into(
         Query<ShipData, With<Ship>>,
     )> = SystemState::new(world);
     let (clock, bodies, rng, ships) = state.get(world).map_err(|e| e.to_string())?;
-    Ok(capture(
-        &clock,
-        &bodies,
-        rng.as_deref(),
-        ships.iter(),
-        records,
-    ))
+    Ok(capture(&clock, &bodies, rng.as_deref(), &ships, records))
 }
 
 /// Why a snapshot does not fit this server.

@@ -9,10 +9,10 @@
 //! frame change happens within a fine substep of the crossing, and a ship heading
 //! for the ground hands over to the fine path in time to find its touchdown there.
 
-use galaxy_shared::physics::coast::{longest_step, step};
+use galaxy_shared::physics::coast::{longest_step, step_lanes};
 use galaxy_shared::physics::compensated;
 use galaxy_shared::physics::gravity::dominant_body;
-use galaxy_shared::physics::lanes::BodyLanes;
+use galaxy_shared::physics::lanes::{BodyLanes, LANES, LaneVec};
 use galaxy_shared::physics::oblateness::{j2_acceleration, j2_acceleration_derivative};
 use glam::DVec3;
 
@@ -53,9 +53,13 @@ const HANDOVER_SUBSTEPS: f64 = 4.0;
 /// it takes them (they are exact enough at that length).
 const STEP_COST_SUBSTEPS: f64 = 8.0;
 
-/// Coasts `state` from substep boundary `k`; returns the boundary it reached: the
-/// tick's end, or earlier where it must hand over to fine substeps (`k` itself
-/// when it cannot coast, or when the fine substeps left in the tick cost less).
+/// A ship asking to coast: its state (coasted in place), its dominant body at the
+/// tick's start, and the substep boundary it starts from.
+pub type Coaster<'a> = (&'a mut ShipState, usize, usize);
+
+/// Coasts one ship from substep boundary `k`; returns the boundary it reached: the
+/// tick's end, or earlier where it must hand over to fine substeps (`k` itself when
+/// it cannot coast, or when the fine substeps left in the tick cost less).
 pub fn coast(
     state: &mut ShipState,
     dominant: usize,
@@ -64,83 +68,201 @@ pub fn coast(
     settings: CoastSettings,
     kicks: &mut KickCache,
 ) -> usize {
-    let n = track.substeps();
-    let substep = track.substep;
-    let end = n as f64 * substep;
-    let mut frame = Frame::at(state, dominant, k, track);
-    let mut tau = k as f64 * substep;
-    let mut scratch = [DVec3::ZERO; MAX_BODIES];
-    let mut stop = end;
-    let mut reached = n;
-    let mut surface = frame.surface_limit(track);
-    if surface.is_some_and(|limit| limit < HANDOVER_SUBSTEPS * substep) {
-        return k;
+    coast_lanes([(state, dominant, k)], track, settings, kicks)[0]
+}
+
+/// Coasts up to [`LANES`] ships side by side, step by step, and gives the boundary
+/// each reached (see [`coast`]): each takes the steps it would take alone, with its
+/// drifts computed in vector lanes together with the others' ([`step_lanes`]), so
+/// each ends bit for bit where it would alone.
+pub fn coast_lanes<'a>(
+    ships: impl IntoIterator<Item = Coaster<'a>>,
+    track: &BodyTrack,
+    settings: CoastSettings,
+    kicks: &mut KickCache,
+) -> [usize; LANES] {
+    let mut states: [Option<&mut ShipState>; LANES] = Default::default();
+    let mut reached = [0; LANES];
+    let mut lanes: [Option<Lane>; LANES] = [None; LANES];
+    for (i, (state, dominant, k)) in ships.into_iter().take(LANES).enumerate() {
+        reached[i] = k;
+        lanes[i] = Lane::start(state, dominant, k, track, settings, kicks);
+        states[i] = Some(state);
     }
-    let quiet = longest_step(
-        frame.r,
-        frame.v,
-        frame.center.mu,
-        DVec3::ZERO,
-        settings.steps_per_orbit,
-    );
-    if ((end - tau) / quiet).ceil() * STEP_COST_SUBSTEPS > (n - k) as f64 {
-        return k;
+    let mut r = LaneVec::default();
+    let mut v = LaneVec::default();
+    let mut mu = [1.0; LANES];
+    loop {
+        let mut h = [0.0; LANES];
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            let Some(lane) = lane.as_mut().filter(|lane| !lane.done) else {
+                continue;
+            };
+            if let Some(step) = lane.plan(track, settings) {
+                h[i] = step;
+                r.set(i, lane.frame.r);
+                v.set(i, lane.frame.v);
+                mu[i] = lane.frame.center.mu;
+            }
+        }
+        if h.iter().all(|&h| h == 0.0) {
+            break;
+        }
+        let mut last_pull = [DVec3::ZERO; LANES];
+        step_lanes(
+            &mut r,
+            &mut v,
+            &mu,
+            &h,
+            |i, fraction, at| match &lanes[i] {
+                Some(lane) => {
+                    let pull = kicks.pull(track, lane.frame.body, lane.tau + fraction * h[i], at);
+                    last_pull[i] = pull;
+                    pull + lane.frame.center.accel(at)
+                }
+                None => DVec3::ZERO,
+            },
+            |i, at| {
+                lanes[i]
+                    .as_ref()
+                    .map_or(DVec3::ZERO, |lane| lane.frame.center.corrector(at))
+            },
+        );
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            if let Some(lane) = lane.as_mut().filter(|_| h[i] != 0.0) {
+                lane.frame.r = r.get(i);
+                lane.frame.v = v.get(i);
+                lane.pull = last_pull[i];
+                lane.stepped(track, h[i]);
+            }
+        }
     }
-    let mut pull = kicks.pull(track, frame.body, tau, frame.r);
-    while stop - tau > 0.0 {
+    for ((state, lane), reached) in states.into_iter().zip(lanes).zip(&mut reached) {
+        if let (Some(state), Some(lane)) = (state, lane) {
+            lane.frame.write_back(state, track, lane.tau);
+            *reached = lane.reached;
+        }
+    }
+    reached
+}
+
+/// One coasting ship's way through the tick.
+#[derive(Clone, Copy)]
+struct Lane {
+    frame: Frame,
+    /// Seconds into the tick.
+    tau: f64,
+    /// Where this coast ends (s into the tick), and its boundary.
+    stop: f64,
+    reached: usize,
+    /// The longest step that cannot reach the surface, when it could be reached.
+    surface: Option<f64>,
+    /// The non-Keplerian pull at the last kick.
+    pull: DVec3,
+    /// The distance to the nearest sphere-of-influence boundary, over the closing
+    /// speed, before the last step.
+    boundary: f64,
+    substep: f64,
+    done: bool,
+}
+
+impl Lane {
+    /// `None` when the ship cannot coast from its boundary, or its fine substeps
+    /// to the tick's end cost less.
+    fn start(
+        state: &ShipState,
+        dominant: usize,
+        k: usize,
+        track: &BodyTrack,
+        settings: CoastSettings,
+        kicks: &mut KickCache,
+    ) -> Option<Self> {
+        let n = track.substeps();
+        let substep = track.substep;
+        let end = n as f64 * substep;
+        let frame = Frame::at(state, dominant, k, track);
+        let tau = k as f64 * substep;
+        let surface = frame.surface_limit(track);
+        if surface.is_some_and(|limit| limit < HANDOVER_SUBSTEPS * substep) {
+            return None;
+        }
+        let quiet = longest_step(
+            frame.r,
+            frame.v,
+            frame.center.mu,
+            DVec3::ZERO,
+            settings.steps_per_orbit,
+        );
+        if ((end - tau) / quiet).ceil() * STEP_COST_SUBSTEPS > (n - k) as f64 {
+            return None;
+        }
+        let pull = kicks.pull(track, frame.body, tau, frame.r);
+        Some(Self {
+            frame,
+            tau,
+            stop: end,
+            reached: n,
+            surface,
+            pull,
+            boundary: f64::INFINITY,
+            substep,
+            done: false,
+        })
+    }
+
+    /// The next step's length, `None` (and done) when the coast has ended.
+    fn plan(&mut self, track: &BodyTrack, settings: CoastSettings) -> Option<f64> {
+        let substep = self.substep;
+        if self.stop - self.tau <= 0.0 {
+            self.done = true;
+            return None;
+        }
+        let frame = &self.frame;
         let mut h = longest_step(
             frame.r,
             frame.v,
             frame.center.mu,
-            pull,
+            self.pull,
             settings.steps_per_orbit,
         );
-        if let Some(limit) = surface {
-            if limit < HANDOVER_SUBSTEPS * substep && reached == n {
+        if let Some(limit) = self.surface {
+            if limit < HANDOVER_SUBSTEPS * substep && self.reached == track.substeps() {
                 // Stop at the next boundary, where the fine path takes over.
-                let boundary = (tau / substep).ceil();
-                reached = boundary as usize;
-                stop = boundary * substep;
-                if stop - tau <= 0.0 {
-                    break;
+                let boundary = (self.tau / substep).ceil();
+                self.reached = boundary as usize;
+                self.stop = boundary * substep;
+                if self.stop - self.tau <= 0.0 {
+                    self.done = true;
+                    return None;
                 }
             }
             h = h.min(limit);
         }
-        let boundary = frame.boundary_limit(track, tau);
-        h = h.min(boundary.max(substep));
-        let remaining = stop - tau;
-        let h = remaining / (remaining / h).ceil().max(1.0);
-        let start = tau;
-        let (body, center) = (frame.body, frame.center);
-        let mut last_pull = pull;
-        step(
-            &mut frame.r,
-            &mut frame.v,
-            center.mu,
-            h,
-            |fraction, r| {
-                last_pull = kicks.pull(track, body, start + fraction * h, r);
-                last_pull + center.accel(r)
-            },
-            |r| center.corrector(r),
-        );
-        pull = last_pull;
-        tau = if stop - (start + h) < 1e-9 * substep {
-            stop
+        self.boundary = frame.boundary_limit(track, self.tau);
+        h = h.min(self.boundary.max(substep));
+        let remaining = self.stop - self.tau;
+        Some(remaining / (remaining / h).ceil().max(1.0))
+    }
+
+    /// After a step of `h`: the time, the frame and the surface brought up to date.
+    fn stepped(&mut self, track: &BodyTrack, h: f64) {
+        let start = self.tau;
+        self.tau = if self.stop - (start + h) < 1e-9 * self.substep {
+            self.stop
         } else {
             start + h
         };
-        if boundary <= 2.0 * h {
-            frame.rebase(track, tau, &mut scratch);
+        if self.boundary <= 2.0 * h {
+            self.frame.rebase(track, self.tau);
         }
-        surface = frame.surface_limit(track);
+        if self.stop - self.tau > 0.0 {
+            self.surface = self.frame.surface_limit(track);
+        }
     }
-    frame.write_back(state, track, tau);
-    reached
 }
 
 /// A ship's state relative to its dominant body.
+#[derive(Clone, Copy)]
 struct Frame {
     body: usize,
     center: Center,
@@ -197,24 +319,28 @@ impl Frame {
     }
 
     /// The longest step that cannot reach the surface, when the orbit could reach
-    /// it at all; `None` when the periapsis clears it.
+    /// it at all; `None` when the periapsis clears it. Most ships ask this every
+    /// step and clear it, so that answer takes one square root.
     fn surface_limit(&self, track: &BodyTrack) -> Option<f64> {
-        let radius = track.radii[self.body];
-        let (r, v) = (self.r.length(), self.v.length());
-        let energy = 0.5 * v * v - self.center.mu / r;
-        let momentum2 = self.r.cross(self.v).length_squared();
+        let mu = self.center.mu;
+        let r = self.r.length();
+        let v2 = self.v.length_squared();
+        let energy = 0.5 * v2 - mu / r;
         let receding = self.r.dot(self.v) >= 0.0;
         if receding && energy >= 0.0 {
             return None;
         }
-        let e = (1.0 + 2.0 * energy * momentum2 / (self.center.mu * self.center.mu))
-            .max(0.0)
-            .sqrt();
-        let periapsis = momentum2 / self.center.mu / (1.0 + e);
-        if periapsis > radius + SURFACE_CLEARANCE {
+        // Periapsis p/(1 + e) clears `floor` when p/floor − 1 > e, with
+        // p = h²/μ and e² = 1 + 2Eh²/μ²: compared squared, both sides positive.
+        let momentum2 = self.r.cross(self.v).length_squared();
+        let floor = track.radii[self.body] + SURFACE_CLEARANCE;
+        let margin = momentum2 / (mu * floor) - 1.0;
+        let e2 = 1.0 + 2.0 * energy * momentum2 / (mu * mu);
+        if margin > 0.0 && margin * margin > e2 {
             return None;
         }
-        Some(SURFACE_SHARE * (r - radius).max(0.0) / v.max(1e-9))
+        let radius = track.radii[self.body];
+        Some(SURFACE_SHARE * (r - radius).max(0.0) / v2.sqrt().max(1e-9))
     }
 
     /// The longest step that cannot carry the ship across a sphere-of-influence
@@ -237,8 +363,9 @@ impl Frame {
     }
 
     /// Moves to the frame of whichever body's sphere of influence now holds the ship.
-    fn rebase(&mut self, track: &BodyTrack, tau: f64, scratch: &mut [DVec3; MAX_BODIES]) {
-        track.positions_at_time(tau, scratch);
+    fn rebase(&mut self, track: &BodyTrack, tau: f64) {
+        let mut scratch = [DVec3::ZERO; MAX_BODIES];
+        track.positions_at_time(tau, &mut scratch);
         let ship = scratch[self.body] + self.r;
         let body = dominant_body(ship, &scratch[..track.bodies], &track.soi);
         if body == self.body {
@@ -269,6 +396,8 @@ pub struct KickCache {
     slots: Vec<KickSlot>,
     /// The slot the next new moment takes.
     next: usize,
+    /// Where the next lookup starts.
+    hint: usize,
 }
 
 /// The other bodies at one moment, as seen from one dominant body.
@@ -293,6 +422,7 @@ impl Default for KickCache {
         Self {
             slots: (0..KICK_SLOTS).map(|_| KickSlot::default()).collect(),
             next: 0,
+            hint: 0,
         }
     }
 }
@@ -302,7 +432,13 @@ impl KickCache {
     /// into the tick, less the pull that accelerates `body` itself.
     fn pull(&mut self, track: &BodyTrack, body: usize, tau: f64, r: DVec3) -> DVec3 {
         let key = Some((body, tau.to_bits()));
-        let index = match self.slots.iter().position(|slot| slot.key == key) {
+        // Ships side by side ask for the same moment in turn, and ships one after
+        // another go through the same moments in the same order: the moment last
+        // asked for, then the one after it, are the likeliest.
+        let found = (0..KICK_SLOTS)
+            .map(|i| (self.hint + i) % KICK_SLOTS)
+            .find(|&i| self.slots[i].key == key);
+        let index = match found {
             Some(index) => index,
             None => {
                 // The oldest moment makes room: ships fly one after another, each
@@ -320,6 +456,7 @@ impl KickCache {
                 index
             }
         };
+        self.hint = index;
         let slot = &self.slots[index];
         slot.others.pull(slot.center + r) - slot.center_pull
     }

@@ -4,6 +4,7 @@
 //! network and admin plugins feed the same path the tests use. Commands are checked
 //! here (finite, in range, ship exists); a bad one is rejected, counted and answered.
 
+use bevy::ecs::query::QueryData;
 use bevy::prelude::*;
 use galaxy_shared::components::{
     AngularVelocity, Attitude, Controls, FlightState, Fuel, HoldMode, Position, Ship, Throttle,
@@ -67,37 +68,24 @@ pub struct ShipCommandStats {
     pub rejected: u64,
 }
 
-type ShipQuery = (
-    &'static mut Position,
-    &'static mut PositionCarry,
-    &'static mut Velocity,
-    &'static mut Attitude,
-    &'static mut AngularVelocity,
-    &'static mut WheelMomentum,
-    &'static mut Fuel,
-    &'static mut Throttle,
-    &'static mut Controls,
-    &'static mut FlightState,
-    &'static mut FlightPlan,
-    Has<Burn>,
-    Has<Landing>,
-);
-
-type ShipParts<'a> = (
-    Mut<'a, Position>,
-    Mut<'a, PositionCarry>,
-    Mut<'a, Velocity>,
-    Mut<'a, Attitude>,
-    Mut<'a, AngularVelocity>,
-    Mut<'a, WheelMomentum>,
-    Mut<'a, Fuel>,
-    Mut<'a, Throttle>,
-    Mut<'a, Controls>,
-    Mut<'a, FlightState>,
-    Mut<'a, FlightPlan>,
-    bool,
-    bool,
-);
+/// A ship as commands change it.
+#[derive(QueryData)]
+#[query_data(mutable)]
+struct CommandedShip {
+    position: &'static mut Position,
+    carry: &'static mut PositionCarry,
+    velocity: &'static mut Velocity,
+    attitude: &'static mut Attitude,
+    rate: &'static mut AngularVelocity,
+    wheels: &'static mut WheelMomentum,
+    fuel: &'static mut Fuel,
+    throttle: &'static mut Throttle,
+    controls: &'static mut Controls,
+    flight: &'static mut FlightState,
+    plan: &'static mut FlightPlan,
+    burning: Has<Burn>,
+    landing: Has<Landing>,
+}
 
 /// What every command is judged against.
 struct Rules<'a> {
@@ -112,7 +100,7 @@ fn apply_ship_commands(
     mut commands: MessageReader<ShipCommand>,
     mut events: MessageWriter<ShipEvent>,
     mut stats: ResMut<ShipCommandStats>,
-    mut ships: Query<ShipQuery, With<Ship>>,
+    mut ships: Query<CommandedShip, With<Ship>>,
     config: Res<Config>,
     spec: Res<ShipSpec>,
     bodies: Res<Bodies>,
@@ -129,7 +117,7 @@ fn apply_ship_commands(
     for command in commands.read() {
         let outcome = match ships.get_mut(command.ship) {
             Err(_) => Err("no such ship".to_owned()),
-            Ok(parts) => apply(command.action, parts, &rules, &mut rng.0).map(|(kind, effect)| {
+            Ok(ship) => apply(command.action, ship, &rules, &mut rng.0).map(|(kind, effect)| {
                 let mut ship = executors.entity(command.ship);
                 match effect {
                     Autopilot::Keep => {}
@@ -189,7 +177,7 @@ enum Autopilot {
 /// becomes of the autopilots.
 fn apply(
     action: ShipAction,
-    parts: ShipParts,
+    ship: CommandedShipItem,
     rules: &Rules,
     rng: &mut fastrand::Rng,
 ) -> Result<(Option<ShipEventKind>, Autopilot), String> {
@@ -199,7 +187,7 @@ fn apply(
         bodies,
         now,
     } = *rules;
-    let (
+    let CommandedShipItem {
         mut position,
         mut carry,
         mut velocity,
@@ -213,7 +201,7 @@ fn apply(
         mut plan,
         burning,
         landing,
-    ) = parts;
+    } = ship;
     let executing = burning || landing;
     let keep = |event: Option<ShipEventKind>| (event, Autopilot::Keep);
     match action {

@@ -360,16 +360,37 @@ const WINDOW: usize = 128;
 fn fly_chunk(mut ships: ShipSlices, course: Course) {
     let mut kicks = KickCache::default();
     let mut waiting: Vec<(usize, Flier)> = Vec::with_capacity(WINDOW);
+    let mut coasting: Vec<(usize, Flier)> = Vec::with_capacity(LANES);
     let count = ships.throttle.len();
     for start in (0..count).step_by(WINDOW) {
         waiting.clear();
-        for i in start..(start + WINDOW).min(count) {
-            let mut flier = ships.flier(i, course.settings);
-            flier.request = flier.advance(course, &mut kicks);
+        let mut go_on = |(i, mut flier): (usize, Flier), ships: &mut ShipSlices, kicks: &mut _| {
+            flier.request = flier.advance(course, kicks);
             if flier.request == Request::Done {
                 ships.store(i, &flier);
             } else {
                 waiting.push((i, flier));
+            }
+        };
+        let window_end = (start + WINDOW).min(count);
+        for i in start..window_end {
+            let flier = ships.flier(i, course.settings);
+            if flier.wants_to_coast(course) {
+                coasting.push((i, flier));
+            } else {
+                go_on((i, flier), &mut ships, &mut kicks);
+            }
+            if coasting.len() == LANES || (i + 1 == window_end && !coasting.is_empty()) {
+                coast_together(&mut coasting, course, &mut kicks);
+                for &mut (i, ref flier) in &mut coasting {
+                    if flier.cursor.k == course.track.substeps() {
+                        // Coasted to the tick's end: nothing more to fly.
+                        ships.store(i, flier);
+                    } else {
+                        go_on((i, *flier), &mut ships, &mut kicks);
+                    }
+                }
+                coasting.clear();
             }
         }
         for group in waiting.chunks_mut(LANES) {
@@ -384,6 +405,22 @@ fn fly_chunk(mut ships: ShipSlices, course: Course) {
         for (i, flier) in &waiting {
             ships.store(*i, flier);
         }
+    }
+}
+
+/// The first coast of ships that want one, side by side ([`coast::coast_lanes`]);
+/// each then goes on from where it got, as after a coast of its own.
+fn coast_together(ships: &mut [(usize, Flier)], course: Course, kicks: &mut KickCache) {
+    let reached = coast::coast_lanes(
+        ships
+            .iter_mut()
+            .map(|(_, flier)| (&mut flier.state, flier.dominant, flier.cursor.k)),
+        course.track,
+        course.settings,
+        kicks,
+    );
+    for ((_, flier), reached) in ships.iter_mut().zip(reached) {
+        flier.cursor.coasted(reached);
     }
 }
 
@@ -520,6 +557,19 @@ struct Cursor {
     may_coast: bool,
 }
 
+impl Cursor {
+    /// After a coast from `k` that reached `reached`: on from there, or, when it
+    /// could not coast at all, on fine substeps to the tick's end.
+    fn coasted(&mut self, reached: usize) {
+        if reached > self.k {
+            self.k = reached;
+            self.gravity = None;
+        } else {
+            self.may_coast = false;
+        }
+    }
+}
+
 /// One ship on its way through a tick.
 #[derive(Clone, Copy, Debug)]
 struct Flier {
@@ -579,6 +629,20 @@ impl Flier {
         }
     }
 
+    /// Whether the ship would coast from where it stands.
+    fn wants_to_coast(&self, course: Course) -> bool {
+        self.cursor.may_coast
+            && self.cursor.k < course.track.substeps()
+            && self.state.flight == FlightState::Flying
+            && self.pilot.coasts(
+                &self.state,
+                self.dominant,
+                course.track,
+                self.cursor.k,
+                course.spec,
+            )
+    }
+
     /// Flies on until the ship needs gravity or a plain fine substep, or the tick ends.
     fn advance(&mut self, course: Course, kicks: &mut KickCache) -> Request {
         let Course {
@@ -612,12 +676,10 @@ impl Flier {
                 FlightState::Flying => {
                     if cursor.may_coast && pilot.coasts(state, dominant, track, k, spec) {
                         let reached = coast::coast(state, dominant, k, track, settings, kicks);
-                        if reached > k {
-                            cursor.k = reached;
-                            cursor.gravity = None;
+                        cursor.coasted(reached);
+                        if cursor.k > k {
                             continue;
                         }
-                        cursor.may_coast = false;
                     }
                     let Some(start) = cursor.gravity else {
                         return Request::Gravity;

@@ -8,6 +8,7 @@ use galaxy_server::ships::ShipAction;
 use galaxy_server::ships::flight::DominantBody;
 use galaxy_server::ships::spawn::{OrbitSlot, circular_orbit};
 use galaxy_shared::components::{Controls, FlightState, HoldMode, Position, Velocity};
+use galaxy_shared::physics::gravity::dominant_body;
 use galaxy_shared::physics::orbit::OrbitalElements;
 use glam::{DQuat, DVec3};
 
@@ -315,4 +316,130 @@ fn an_escape_through_earths_sphere_of_influence_changes_frame_without_a_jump() {
         error < 100.0,
         "coasting ends {error:.1} m from fine substeps"
     );
+}
+
+/// Ticks `sim` at `scale` until `ship` is no longer flying or its dominant body
+/// changes, at most `limit` ticks; gives the tick it happened on.
+fn tick_until_change(sim: &mut Sim, ship: Entity, scale: f64, limit: u64) -> u64 {
+    sim.set_time_scale(scale);
+    let bodies = sim.bodies();
+    let body = dominant_body(
+        sim.get::<Position>(ship).0,
+        &bodies.state.positions,
+        &bodies.soi,
+    );
+    for _ in 0..limit {
+        sim.tick();
+        if sim.get::<FlightState>(ship) != FlightState::Flying
+            || sim.get::<DominantBody>(ship).0 != body
+        {
+            return sim.clock().tick;
+        }
+    }
+    panic!("nothing happened in {limit} ticks");
+}
+
+#[test]
+fn coasting_finds_impacts_touchdowns_and_frame_changes_where_fine_substeps_do() {
+    // Each case flies once coasting and once on 1 s fine substeps only; the event
+    // must come on the same tick, and a contact within one fine substep's travel of
+    // where the fine path made it.
+    let moon_impact = |sim: &Sim| {
+        // From 300 km over the Moon, at apoapsis of an orbit whose periapsis is
+        // 200 km under the ground: a grazing impact at about 1.7 km/s.
+        let moon = sim.body("Moon");
+        let (center, center_v) = sim.body_state("Moon");
+        let (gm, radius) = (
+            sim.bodies().state.gms[moon],
+            sim.bodies().catalog.radii[moon],
+        );
+        let (apo, peri) = (radius + 300e3, radius - 200e3);
+        let speed = (2.0 * gm * peri / (apo * (apo + peri))).sqrt();
+        let up = DVec3::new(0.2, 0.9, -0.3).normalize();
+        OrbitSlot {
+            position: center + up * apo,
+            velocity: center_v + up.any_orthonormal_vector() * speed,
+            attitude: DQuat::IDENTITY,
+        }
+    };
+    let moon_touchdown = |sim: &Sim| {
+        // 15 m over the turning ground, at rest on it: down at about 7 m/s.
+        let moon = sim.body("Moon");
+        let (center, center_v) = sim.body_state("Moon");
+        let radius = sim.bodies().catalog.radii[moon];
+        let spin = sim.bodies().catalog.rotations[moon].angular_velocity(sim.clock().game_time);
+        let up = DVec3::new(-0.5, 0.1, 0.7).normalize();
+        let r = up * (radius + 15.0);
+        OrbitSlot {
+            position: center + r,
+            velocity: center_v + spin.cross(r),
+            attitude: DQuat::from_rotation_arc(DVec3::Z, up),
+        }
+    };
+    let escape = |sim: &Sim| {
+        // Out of Earth's sphere of influence in about three days.
+        let (center, center_v) = sim.body_state("Earth");
+        OrbitSlot {
+            position: center + DVec3::new(0.0, 0.6, 0.8) * 6.678e6,
+            velocity: center_v + DVec3::X * 12_000.0,
+            attitude: DQuat::IDENTITY,
+        }
+    };
+    type Case<'a> = (&'a str, &'a dyn Fn(&Sim) -> OrbitSlot, f64, u64);
+    let cases: [Case; 3] = [
+        ("impact", &moon_impact, 10_000.0, 1_000),
+        ("touchdown", &moon_touchdown, 30.0, 1_000),
+        ("frame change", &escape, 30_000.0, 1_000),
+    ];
+    for (name, slot, scale, limit) in cases {
+        let ends = [true, false].map(|coast| {
+            let coast = if coast { "true" } else { "false" };
+            let mut sim = Sim::new(config(&[
+                ("GALAXY_PHYSICS__COAST", coast),
+                ("GALAXY_PHYSICS__MAX_SUBSTEP_S", "1"),
+            ]));
+            let ship = sim.spawn(slot(&sim));
+            let tick = tick_until_change(&mut sim, ship, scale, limit);
+            let flight = sim.get::<FlightState>(ship);
+            (tick, flight, sim.get::<DominantBody>(ship).0)
+        });
+        let [
+            (coast_tick, coast_flight, coast_body),
+            (fine_tick, fine_flight, fine_body),
+        ] = ends;
+        assert_eq!(coast_tick, fine_tick, "{name}: on another tick");
+        assert_eq!(coast_body, fine_body, "{name}: another body");
+        match (coast_flight, fine_flight) {
+            (FlightState::Flying, FlightState::Flying) => {
+                assert_eq!(name, "frame change");
+            }
+            (
+                FlightState::Destroyed { body, offset } | FlightState::Landed { body, offset },
+                FlightState::Destroyed {
+                    body: fine_at,
+                    offset: fine_offset,
+                }
+                | FlightState::Landed {
+                    body: fine_at,
+                    offset: fine_offset,
+                },
+            ) => {
+                assert_eq!(
+                    std::mem::discriminant(&coast_flight),
+                    std::mem::discriminant(&fine_flight),
+                    "{name}: {coast_flight:?} coasting, {fine_flight:?} on fine substeps"
+                );
+                assert_eq!(body, fine_at, "{name}: on another body");
+                let apart = offset.distance(fine_offset);
+                // One 1 s substep's travel at the contact speed: the Moon's escape
+                // speed (2.4 km/s) bounds any fall onto it.
+                let substep_travel = 2_400.0;
+                assert!(
+                    apart < substep_travel,
+                    "{name}: contacts {apart:.1} m apart (one substep: {substep_travel:.0} m)"
+                );
+            }
+            other => panic!("{name}: the paths disagree: {other:?}"),
+        }
+    }
 }

@@ -11,7 +11,8 @@
 
 use glam::DVec3;
 
-use super::kepler::drift;
+use super::kepler::drift_lanes;
+use super::lanes::{LANES, Lane, LaneVec};
 
 /// First drift: the first Gauss–Legendre node, `1/2 − √15/10`.
 const C1: f64 = 0.5 - 0.387_298_334_620_741_7;
@@ -30,8 +31,8 @@ pub const KICK_NODES: [f64; 3] = [C1, 0.5, C1 + 2.0 * C2];
 /// One coasting step of `h` seconds relative to a body of gravitational parameter
 /// `mu`: `perturbation(fraction, r)` is the non-Keplerian acceleration at relative
 /// position `r`, `fraction` of the way through the step; `corrector(r)` is `(∇a)·a`
-/// of the perturbation the corrector removes (see the module docs).
-#[inline]
+/// of the perturbation the corrector removes (see the module docs). One lane of
+/// [`step_lanes`].
 pub fn step(
     r: &mut DVec3,
     v: &mut DVec3,
@@ -40,16 +41,57 @@ pub fn step(
     mut perturbation: impl FnMut(f64, DVec3) -> DVec3,
     corrector: impl Fn(DVec3) -> DVec3,
 ) {
-    let correct = G * h * h * h;
-    *v += corrector(*r) * correct;
+    let (mut rs, mut vs) = (LaneVec::default(), LaneVec::default());
+    rs.set(0, *r);
+    vs.set(0, *v);
+    let mut hs = [0.0; LANES];
+    hs[0] = h;
+    step_lanes(
+        &mut rs,
+        &mut vs,
+        &[mu; LANES],
+        &hs,
+        |_, fraction, r| perturbation(fraction, r),
+        |_, r| corrector(r),
+    );
+    (*r, *v) = (rs.get(0), vs.get(0));
+}
+
+/// [`step`] for up to [`LANES`] ships at once, each with its own centre (`mu`) and
+/// step (`h`; 0 leaves a lane as it is): the drifts run in vector lanes, the kicks
+/// ship by ship (`perturbation(lane, fraction, r)`, `corrector(lane, r)`). Every
+/// lane comes out as [`step`] alone would give it, bit for bit.
+#[inline]
+pub fn step_lanes(
+    r: &mut LaneVec,
+    v: &mut LaneVec,
+    mu: &Lane,
+    h: &Lane,
+    mut perturbation: impl FnMut(usize, f64, DVec3) -> DVec3,
+    corrector: impl Fn(usize, DVec3) -> DVec3,
+) {
+    let moving = || (0..LANES).filter(|&lane| h[lane] != 0.0);
+    let correct: Lane = std::array::from_fn(|lane| G * h[lane] * h[lane] * h[lane]);
+    let correct_lanes = |r: &LaneVec, v: &mut LaneVec| {
+        for lane in moving() {
+            v.set(
+                lane,
+                v.get(lane) + corrector(lane, r.get(lane)) * correct[lane],
+            );
+        }
+    };
+    correct_lanes(r, v);
     let drifts = [C1, C2, C2];
     let kicks = [D1, D2, D1];
     for ((&c, &d), &node) in drifts.iter().zip(&kicks).zip(&KICK_NODES) {
-        (*r, *v) = drift(*r, *v, mu, c * h);
-        *v += perturbation(node, *r) * (d * h);
+        drift_lanes(r, v, mu, &h.map(|h| c * h));
+        for lane in moving() {
+            let kick = perturbation(lane, node, r.get(lane)) * (d * h[lane]);
+            v.set(lane, v.get(lane) + kick);
+        }
     }
-    (*r, *v) = drift(*r, *v, mu, C1 * h);
-    *v += corrector(*r) * correct;
+    drift_lanes(r, v, mu, &h.map(|h| C1 * h));
+    correct_lanes(r, v);
 }
 
 /// The longest coasting step (s) for a ship at `r`, `v` about `mu` under a
