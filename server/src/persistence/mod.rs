@@ -175,6 +175,9 @@ pub fn start(
 ) -> SnapshotWriter {
     let keep = app.world().resource::<Config>().persistence.snapshots_kept;
     let writer = SnapshotWriter::start(db, Some(bridge), keep, runtime);
+    if let Some(world::RestoredShips(ships)) = app.world_mut().remove_resource() {
+        writer.keep_spare(ships);
+    }
     app.insert_resource(writer.clone()).add_plugins(plugin);
     writer
 }

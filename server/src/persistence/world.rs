@@ -263,7 +263,8 @@ pub fn check(world: &World, snapshot: &WorldSnapshot) -> Result<(), RestoreError
 }
 
 /// Puts `snapshot` into a world built from the ephemeris, before its first update:
-/// bodies, clock and spawn RNG are replaced and every ship is spawned with its owner.
+/// bodies, clock and spawn RNG are replaced, every ship is spawned with its owner,
+/// and the ship records stay behind as [`RestoredShips`].
 pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), RestoreError> {
     check(world, &snapshot)?;
     let WorldSnapshot {
@@ -308,9 +309,9 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
     }
     let mut plans = plans.into_iter().peekable();
     let mut landings = landings.into_iter().peekable();
-    for (index, ship) in ships.into_iter().enumerate() {
+    for (index, ship) in ships.iter().enumerate() {
         let mut entity = world.spawn((
-            ShipName(ship.name),
+            ShipName(ship.name.clone()),
             Ship,
             Position(ship.position),
             PositionCarry(ship.position_carry),
@@ -326,8 +327,11 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
                 DominantBody(ship.dominant_body),
             ),
         ));
-        if let Some((player, name)) = ship.owner {
-            entity.insert(Owner { player, name });
+        if let Some((player, name)) = &ship.owner {
+            entity.insert(Owner {
+                player: *player,
+                name: name.clone(),
+            });
         }
         if let Some(plan) = plans.next_if(|plan| plan.ship as usize == index) {
             entity.insert(FlightPlan { nodes: plan.nodes });
@@ -344,5 +348,12 @@ pub fn restore(world: &mut World, snapshot: WorldSnapshot) -> Result<(), Restore
             });
         }
     }
+    world.insert_resource(RestoredShips(ships));
     Ok(())
 }
+
+/// The ship list of the restored snapshot, for the first capture to overwrite as
+/// it overwrites every encoded one after (`persistence::start` hands it to the
+/// writer): a restarted server's first snapshot then costs what the others do.
+#[derive(Resource)]
+pub struct RestoredShips(pub Vec<ShipRecord>);

@@ -71,6 +71,15 @@ struct Shared {
     attempts: AtomicU64,
 }
 
+impl Shared {
+    fn keep_spare(&self, ships: Vec<ShipRecord>) {
+        *self
+            .spare_ships
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = ships;
+    }
+}
+
 /// Hands captured snapshots to the writer task; cheap to clone.
 #[derive(Resource, Clone)]
 pub struct SnapshotWriter {
@@ -136,6 +145,11 @@ impl SnapshotWriter {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         )
+    }
+
+    /// Keeps `ships` for the next capture to overwrite.
+    pub fn keep_spare(&self, ships: Vec<ShipRecord>) {
+        self.shared.keep_spare(ships);
     }
 
     /// Whether nothing waits and nothing is being written.
@@ -265,10 +279,7 @@ impl Task {
         let shared = self.shared.clone();
         let encoded = tokio::task::spawn_blocking(move || {
             let encoded = snapshot.encode();
-            *shared
-                .spare_ships
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = snapshot.ships;
+            shared.keep_spare(snapshot.ships);
             encoded
         })
         .await
