@@ -26,6 +26,7 @@ use galaxy_shared::physics::attitude::{
     RotationGoal, RotationState, at_rest, cylinder_inertia, forward, step_rotation,
 };
 use galaxy_shared::physics::compensated;
+use galaxy_shared::physics::contact::{Ground, touchdown};
 use galaxy_shared::physics::gravity::dominant_body;
 use galaxy_shared::physics::lanes::{self, LANES, LaneGravity, LaneOblate, LaneVec};
 use galaxy_shared::physics::oblateness::j2_acceleration;
@@ -955,18 +956,23 @@ impl Contact<'_> {
             return Some(gravity);
         }
         let nearest = gravity.nearest;
-        let center = end.positions[nearest];
-        let outward = (state.position - center).normalize_or_zero();
-        let surface = outward * self.track.radii[nearest];
-        let spin = self.track.angular_velocity(nearest);
-        let ground = end.velocities[nearest] + spin.cross(surface);
-        let relative = state.velocity - ground;
-        if relative.dot(outward) >= 0.0 {
+        let ground = Ground {
+            center: end.positions[nearest],
+            velocity: end.velocities[nearest],
+            spin: self.track.angular_velocity(nearest),
+            radius: self.track.radii[nearest],
+        };
+        let Some(touch) = touchdown(
+            state.position,
+            state.velocity,
+            &ground,
+            self.spec.landing_speed,
+        ) else {
             // Leaving the surface (a lift-off in progress): not a contact.
             return Some(gravity);
-        }
-        let offset = self.track.orientation_at(nearest, end.tau).inverse() * surface;
-        state.flight = if relative.length() <= self.spec.landing_speed {
+        };
+        let offset = self.track.orientation_at(nearest, end.tau).inverse() * touch.surface;
+        state.flight = if touch.landed {
             FlightState::Landed {
                 body: nearest,
                 offset,
@@ -977,9 +983,9 @@ impl Contact<'_> {
                 offset,
             }
         };
-        state.position = center + surface;
+        state.position = ground.center + touch.surface;
         state.carry = DVec3::ZERO;
-        state.velocity = ground;
+        state.velocity = touch.ground_velocity;
         None
     }
 }

@@ -8,6 +8,7 @@ pub mod approach;
 pub mod attitude;
 pub mod coast;
 pub mod compensated;
+pub mod contact;
 pub mod gravity;
 pub mod integrator;
 pub mod kepler;
