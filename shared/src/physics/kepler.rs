@@ -147,7 +147,13 @@ pub fn drift(r0: DVec3, v0: DVec3, mu: f64, dt: f64) -> (DVec3, DVec3) {
 /// (a drift of a large part of an orbit, or input that is not finite) is handed
 /// to [`drift`] itself.
 pub fn drift_lanes(r: &mut LaneVec, v: &mut LaneVec, mu: &Lane, dt: &Lane) {
-    let scalar = pulp::Arch::new().dispatch(DriftLanes { r, v, mu, dt });
+    let lanes = DriftLanes { r, v, mu, dt };
+    // The browser build stays free of wasm SIMD (it cannot be detected at run
+    // time there, and the client needs a lane at a time): plain code.
+    #[cfg(target_arch = "wasm32")]
+    let scalar = pulp::WithSimd::with_simd(lanes, pulp::Scalar::new());
+    #[cfg(not(target_arch = "wasm32"))]
+    let scalar = pulp::Arch::new().dispatch(lanes);
     for lane in (0..LANES).filter(|&lane| scalar[lane]) {
         let (r1, v1) = drift(r.get(lane), v.get(lane), mu[lane], dt[lane]);
         r.set(lane, r1);
