@@ -95,7 +95,7 @@ pub fn coast_lanes<'a>(
     loop {
         let mut h = [0.0; LANES];
         for (i, lane) in lanes.iter_mut().enumerate() {
-            let Some(lane) = lane.as_mut().filter(|lane| !lane.done) else {
+            let Some(lane) = lane.as_mut() else {
                 continue;
             };
             if let Some(step) = lane.plan(track, settings) {
@@ -162,8 +162,6 @@ struct Lane {
     /// The distance to the nearest sphere-of-influence boundary, over the closing
     /// speed, before the last step.
     boundary: f64,
-    substep: f64,
-    done: bool,
 }
 
 impl Lane {
@@ -205,16 +203,13 @@ impl Lane {
             surface,
             pull,
             boundary: f64::INFINITY,
-            substep,
-            done: false,
         })
     }
 
-    /// The next step's length, `None` (and done) when the coast has ended.
+    /// The next step's length, `None` when the coast has ended.
     fn plan(&mut self, track: &BodyTrack, settings: CoastSettings) -> Option<f64> {
-        let substep = self.substep;
+        let substep = track.substep;
         if self.stop - self.tau <= 0.0 {
-            self.done = true;
             return None;
         }
         let frame = &self.frame;
@@ -232,7 +227,6 @@ impl Lane {
                 self.reached = boundary as usize;
                 self.stop = boundary * substep;
                 if self.stop - self.tau <= 0.0 {
-                    self.done = true;
                     return None;
                 }
             }
@@ -247,7 +241,7 @@ impl Lane {
     /// After a step of `h`: the time, the frame and the surface brought up to date.
     fn stepped(&mut self, track: &BodyTrack, h: f64) {
         let start = self.tau;
-        self.tau = if self.stop - (start + h) < 1e-9 * self.substep {
+        self.tau = if self.stop - (start + h) < 1e-9 * track.substep {
             self.stop
         } else {
             start + h
