@@ -187,11 +187,11 @@ mod tests {
         let mut r = LaneVec::default();
         let mut v = LaneVec::default();
         let mut h = [0.0; LANES];
-        for lane in 0..6 {
+        for (lane, h) in h.iter_mut().enumerate().take(6) {
             let f = lane as f64;
             r.set(lane, DVec3::new(6.8e6 + 1.0e6 * f, 2.0e5 * f, -1.0e5));
             v.set(lane, DVec3::new(-30.0 * f, 7.6e3 - 200.0 * f, 900.0));
-            h[lane] = 60.0 + 250.0 * f;
+            *h = 60.0 + 250.0 * f;
         }
         let (r0, v0) = (r, v);
         step_lanes(
@@ -202,10 +202,10 @@ mod tests {
             |_, _, r| j2(r),
             |_, r| corrector(r),
         );
-        for lane in 0..LANES {
+        for (lane, &h) in h.iter().enumerate() {
             let (mut r1, mut v1) = (r0.get(lane), v0.get(lane));
-            if h[lane] != 0.0 {
-                step(&mut r1, &mut v1, MU, h[lane], |_, r| j2(r), corrector);
+            if h != 0.0 {
+                step(&mut r1, &mut v1, MU, h, |_, r| j2(r), corrector);
             }
             let bits = |a: DVec3| a.to_array().map(f64::to_bits);
             assert_eq!(bits(r.get(lane)), bits(r1), "lane {lane}");
