@@ -11,7 +11,8 @@
 //! Ships that need fine substeps fly in groups of [`LANES`], in lockstep: the
 //! gravity sum, most of a substep's work, runs for the whole group as vector
 //! instructions ([`galaxy_shared::physics::lanes`]), while each ship's own
-//! decisions (turning, burning, touching down) stay scalar. A ship's path is the
+//! decisions (turning, burning, touching down) stay scalar. Ships that cannot
+//! turn fly whole runs of substeps in lanes ([`steady`]). A ship's path is the
 //! same bit for bit whether it flies alone or in a group.
 
 use bevy::ecs::change_detection::{ContiguousComponentTicksMut, ContiguousMut, Tick};
@@ -25,15 +26,17 @@ use galaxy_shared::components::{
 use galaxy_shared::physics::attitude::{
     RotationGoal, RotationState, at_rest, cylinder_inertia, forward, step_rotation,
 };
-use galaxy_shared::physics::compensated;
 use galaxy_shared::physics::contact::{Ground, touchdown};
 use galaxy_shared::physics::gravity::dominant_body;
 use galaxy_shared::physics::lanes::{self, LANES, LaneGravity, LaneOblate, LaneVec};
+use galaxy_shared::physics::leapfrog::{drift, kick};
 use galaxy_shared::physics::oblateness::j2_acceleration;
-use galaxy_shared::physics::rocket::burn;
+use galaxy_shared::physics::rocket::engine_step;
 use glam::DVec3;
 
 use super::coast::{self, CoastSettings, KickCache};
+
+mod steady;
 use crate::SimSystems;
 use crate::config::{Config, ShipSpec};
 use crate::gravity::BodyTrack;
@@ -360,17 +363,23 @@ const WINDOW: usize = 128;
 /// alone until it needs a fine substep, then those that do in groups.
 fn fly_chunk(mut ships: ShipSlices, course: Course) {
     let mut kicks = KickCache::default();
-    let mut waiting: Vec<(usize, Flier)> = Vec::with_capacity(WINDOW);
+    // Ships waiting for fine substeps, the steady ones apart so they share groups
+    // and their runs fill every lane.
+    let mut steady: Vec<(usize, Flier)> = Vec::with_capacity(WINDOW);
+    let mut turning: Vec<(usize, Flier)> = Vec::with_capacity(WINDOW);
     let mut coasting: Vec<(usize, Flier)> = Vec::with_capacity(LANES);
     let count = ships.throttle.len();
     for start in (0..count).step_by(WINDOW) {
-        waiting.clear();
+        steady.clear();
+        turning.clear();
         let mut go_on = |(i, mut flier): (usize, Flier), ships: &mut ShipSlices, kicks: &mut _| {
             flier.request = flier.advance(course, kicks);
             if flier.request == Request::Done {
                 ships.store(i, &flier);
+            } else if flier.is_steady(course.spec) {
+                steady.push((i, flier));
             } else {
-                waiting.push((i, flier));
+                turning.push((i, flier));
             }
         };
         let window_end = (start + WINDOW).min(count);
@@ -394,7 +403,7 @@ fn fly_chunk(mut ships: ShipSlices, course: Course) {
                 coasting.clear();
             }
         }
-        for group in waiting.chunks_mut(LANES) {
+        for group in steady.chunks_mut(LANES).chain(turning.chunks_mut(LANES)) {
             if group.len() * 2 < LANES {
                 for (_, flier) in group.iter_mut() {
                     flier.finish(course, &mut kicks);
@@ -403,7 +412,7 @@ fn fly_chunk(mut ships: ShipSlices, course: Course) {
                 fly_group(group, course, &mut kicks);
             }
         }
-        for (i, flier) in &waiting {
+        for (i, flier) in steady.iter().chain(&turning) {
             ships.store(*i, flier);
         }
     }
@@ -449,6 +458,9 @@ fn fly_group(group: &mut [(usize, Flier)], course: Course, kicks: &mut KickCache
                     flier.request = flier.advance(course, kicks);
                 }
             }
+            continue;
+        }
+        if steady::fly(group, k, course, kicks) {
             continue;
         }
         let mut kicked = [None; LANES];
@@ -630,6 +642,15 @@ impl Flier {
         }
     }
 
+    /// Whether its substeps can fly a steady run ([`steady`]): flying, its rotation
+    /// at rest on a goal fixed for the tick, so it cannot turn until the tick ends.
+    fn is_steady(&self, spec: &ShipSpec) -> bool {
+        self.state.flight == FlightState::Flying
+            && self.pilot.fixed_goal().is_some_and(|goal| {
+                at_rest(&self.state.rotation, goal, &spec.attitude, self.state.fuel)
+            })
+    }
+
     /// Whether the ship would coast from where it stands.
     fn wants_to_coast(&self, course: Course) -> bool {
         self.cursor.may_coast
@@ -720,18 +741,28 @@ impl Pilot {
         k: usize,
     ) -> RotationGoal {
         match self.controls {
-            Controls::Rates(rates) => RotationGoal::Torque(rates),
-            Controls::Hold(HoldMode::Stability) => RotationGoal::Rate(DVec3::ZERO),
-            Controls::Hold(mode) if mode.is_aimed() => self
-                .aim
-                .try_normalize()
-                .map_or(RotationGoal::Rate(DVec3::ZERO), RotationGoal::Point),
-            Controls::Hold(mode) => {
+            Controls::Hold(mode) if self.fixed_goal().is_none() => {
                 let r = state.position - track.positions_at(k)[dominant];
                 let v = state.velocity - track.velocities_at(k)[dominant];
                 mode.direction(r, v)
                     .map_or(RotationGoal::Rate(DVec3::ZERO), RotationGoal::Point)
             }
+            _ => self.fixed_goal().unwrap_or(RotationGoal::Rate(DVec3::ZERO)),
+        }
+    }
+
+    /// The rotation goal when it stays the same through the tick: all but the hold
+    /// modes that follow the ship's motion about its dominant body.
+    fn fixed_goal(&self) -> Option<RotationGoal> {
+        match self.controls {
+            Controls::Rates(rates) => Some(RotationGoal::Torque(rates)),
+            Controls::Hold(HoldMode::Stability) => Some(RotationGoal::Rate(DVec3::ZERO)),
+            Controls::Hold(mode) if mode.is_aimed() => Some(
+                self.aim
+                    .try_normalize()
+                    .map_or(RotationGoal::Rate(DVec3::ZERO), RotationGoal::Point),
+            ),
+            Controls::Hold(_) => None,
         }
     }
 
@@ -823,14 +854,14 @@ fn rotate(
 /// Burns the main engine for one substep; the returned delta-v is the rocket
 /// equation's for the propellant burned, along the nose.
 fn engine_delta_v(state: &mut ShipState, throttle: f64, spec: &ShipSpec, h: f64) -> DVec3 {
-    let (used, _) = burn(throttle * spec.thrust, spec.exhaust_velocity, state.fuel, h);
-    if used <= 0.0 {
-        return DVec3::ZERO;
-    }
-    let m0 = spec.dry_mass + state.fuel;
-    state.fuel -= used;
-    let dv = galaxy_shared::physics::rocket::delta_v(spec.exhaust_velocity, m0, m0 - used);
-    forward(state.rotation.attitude) * dv
+    engine_step(
+        &mut state.fuel,
+        throttle * spec.thrust,
+        spec.exhaust_velocity,
+        spec.dry_mass,
+        forward(state.rotation.attitude),
+        h,
+    )
 }
 
 /// Gravity at `position` (point masses, plus the J2 of `dominant`) and the body
@@ -871,8 +902,8 @@ fn gravity_at(position: DVec3, bodies: &[DVec3], dominant: usize, track: &BodyTr
 /// delta-v, then the drift.
 #[inline]
 fn kick_drift(state: &mut ShipState, start_accel: DVec3, dv: DVec3, h: f64) {
-    state.velocity += start_accel * (0.5 * h) + dv * 0.5;
-    compensated::add_vec(&mut state.position, &mut state.carry, state.velocity * h);
+    kick(&mut state.velocity, start_accel, dv, h);
+    drift(&mut state.position, &mut state.carry, state.velocity, h);
 }
 
 /// The bodies at one moment of the tick.
@@ -951,7 +982,14 @@ impl Contact<'_> {
         h: f64,
         end: &Instant,
     ) -> Option<Gravity> {
-        state.velocity += gravity.accel * (0.5 * h) + dv * 0.5;
+        kick(&mut state.velocity, gravity.accel, dv, h);
+        self.touch(state, gravity, end)
+    }
+
+    /// A fine substep's end at `end` after its closing kick: the touchdown when the
+    /// ship is below the nearest surface. Returns the gravity to start the next
+    /// substep with, `None` when the ship touched down.
+    fn touch(&self, state: &mut ShipState, gravity: Gravity, end: &Instant) -> Option<Gravity> {
         if gravity.altitude >= 0.0 {
             return Some(gravity);
         }

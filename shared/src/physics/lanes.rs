@@ -105,10 +105,31 @@ impl pulp::WithSimd for Sum<'_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) -> LaneGravity {
-        let mut gravity = point_masses(simd, self.at, self.centers, self.gms, self.radii);
-        add_j2(simd, &mut gravity.accel, self.oblate);
-        gravity
+        gravity_with(
+            simd,
+            self.at,
+            self.centers,
+            self.gms,
+            self.radii,
+            self.oblate,
+        )
     }
+}
+
+/// [`gravity`] for a caller already inside a `pulp` dispatch, so it inlines into a
+/// kernel compiled for the same instructions.
+#[inline(always)]
+pub fn gravity_with<S: Simd>(
+    simd: S,
+    at: &LaneVec,
+    centers: &[DVec3],
+    gms: &[f64],
+    radii: &[f64],
+    oblate: &LaneOblate,
+) -> LaneGravity {
+    let mut gravity = point_masses(simd, at, centers, gms, radii);
+    add_j2(simd, &mut gravity.accel, oblate);
+    gravity
 }
 
 #[inline(always)]

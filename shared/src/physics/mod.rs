@@ -14,6 +14,7 @@ pub mod integrator;
 pub mod kepler;
 pub mod lambert;
 pub mod lanes;
+pub mod leapfrog;
 pub mod manoeuvre;
 pub mod oblateness;
 pub mod orbit;
