@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the browser client into dist/ (what galaxy-server serves at /): the client
 # for wasm32-unknown-unknown, wasm-bindgen's JS glue, wasm-opt, content-hashed
-# names, .gz and .br copies and index.html.
+# names, .gz and .br copies, index.html and the assets/ the game loads after start.
 #
 # Usage: scripts/build-web.sh [--fast] [--out DIR]
 #   --fast   the web-fast profile (no LTO, no size optimisation; for CI and quick
@@ -103,6 +103,8 @@ cp "$work/galaxy.js" "$OUT/$js"
 if [ -d "$work/snippets" ]; then
     cp -r "$work/snippets" "$OUT/"
 fi
+# The textures: Bevy fetches them from assets/ beside the page once it runs.
+cp -r assets "$OUT/assets"
 sed -e "s/@JS@/$js/g" -e "s/@WASM@/$wasm/g" -e "s/@WASM_BYTES@/$(stat -c %s "$OUT/$wasm")/g" \
     web/game/index.html > "$OUT/index.html"
 

@@ -16,6 +16,7 @@ use crate::hud::HudText;
 use crate::net::{Link, LinkStatus};
 use crate::options::LaunchOptions;
 use crate::scene::bodies::BodySystem;
+use crate::scene::globes::GlobeTextures;
 use crate::scene::origin::{FloatingOrigin, to_render};
 use crate::scene::ships::{OtherShipModel, OwnShipNow};
 
@@ -78,6 +79,10 @@ pub(crate) struct Sidecar {
     pub earth_visible_at: Option<[f32; 2]>,
     /// Bodies with a known state.
     pub bodies_known: usize,
+    /// Surface textures asked for, and how many of them loaded.
+    pub textures: usize,
+    /// Of those, loaded.
+    pub textures_loaded: usize,
     /// Frames the view was live before capture.
     pub live_frames: u32,
     /// Benchmark results, when one ran.
@@ -181,6 +186,7 @@ fn take_screenshot(
     ship: Res<OwnShipNow>,
     hud: Res<HudText>,
     bodies: Option<Res<BodySystem>>,
+    (textures, assets): (Res<GlobeTextures>, Res<AssetServer>),
     origin: Res<FloatingOrigin>,
     camera: Query<(&Camera, &Transform), With<OrbitCamera>>,
     mut capture: ResMut<Capture>,
@@ -197,9 +203,17 @@ fn take_screenshot(
     let live_since = *capture.live_since.get_or_insert_with(Instant::now);
     capture.live_frames += 1;
     let all_known = bodies.known.iter().all(|k| *k);
+    let loaded = textures
+        .0
+        .iter()
+        .filter(|texture| assets.is_loaded(texture.id()))
+        .count();
+    let settled = textures.0.iter().all(|texture| {
+        assets.is_loaded(texture.id()) || assets.load_state(texture.id()).is_failed()
+    });
     let waited = live_since.elapsed().as_secs_f32() > BODY_GRACE_S;
     let bench_pending = options.bench_ships.is_some() && !capture.bench_done;
-    if capture.live_frames < LIVE_FRAMES || !(all_known || waited) || bench_pending {
+    if capture.live_frames < LIVE_FRAMES || !(all_known && settled || waited) || bench_pending {
         return;
     }
     let Ok((camera, transform)) = camera.single() else {
@@ -211,6 +225,8 @@ fn take_screenshot(
         hud: hud.flight.clone(),
         events: hud.events.clone(),
         bodies_known: bodies.known.iter().filter(|k| **k).count(),
+        textures: textures.0.len(),
+        textures_loaded: loaded,
         live_frames: capture.live_frames,
         bench: capture
             .bench

@@ -117,11 +117,13 @@ fn spawn_console(mut commands: Commands) {
     commands.spawn((
         Name::new("Console"),
         ConsolePanel,
+        // The right part of the screen under the connection line: the flight block
+        // (top left), the events and the help (bottom left) stay readable.
         Node {
             position_type: PositionType::Absolute,
-            top: Val::Px(0.0),
-            left: Val::Px(0.0),
-            width: Val::Percent(100.0),
+            top: Val::Px(40.0),
+            right: Val::Px(14.0),
+            width: Val::Percent(46.0),
             padding: UiRect::all(Val::Px(10.0)),
             display: Display::None,
             ..default()

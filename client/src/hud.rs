@@ -58,7 +58,7 @@ const EVENT_SECONDS: f32 = 12.0;
 
 /// The HUD's blocks.
 #[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
-enum HudBlock {
+pub(crate) enum HudBlock {
     Flight,
     Connection,
     Events,

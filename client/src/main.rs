@@ -26,6 +26,7 @@ mod target;
 mod transfer;
 mod warp;
 
+use bevy::asset::{AssetMetaCheck, AssetPlugin};
 use bevy::prelude::*;
 use bevy::render::RenderPlugin;
 use bevy::window::WindowResolution;
@@ -42,6 +43,16 @@ pub(crate) enum Screen {
     Flight,
 }
 
+/// Where the textures are: the page's `assets/` in the browser; natively
+/// `GALAXY_ASSETS`, else the checkout's `assets/` the client was built from.
+fn assets_dir() -> String {
+    if cfg!(target_arch = "wasm32") {
+        return "assets".into();
+    }
+    std::env::var("GALAXY_ASSETS")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../assets").into())
+}
+
 fn main() -> AppExit {
     let options = match LaunchOptions::from_environment() {
         Ok(options) => options,
@@ -55,6 +66,13 @@ fn main() -> AppExit {
         DefaultPlugins
             .set(WindowPlugin {
                 primary_window: Some(primary_window()),
+                ..default()
+            })
+            .set(AssetPlugin {
+                file_path: assets_dir(),
+                // Our assets have no `.meta` files: asking for them costs the
+                // browser a failed request per texture.
+                meta_check: AssetMetaCheck::Never,
                 ..default()
             })
             .set(RenderPlugin {

@@ -1,12 +1,19 @@
 //! The own ship's predicted orbit: the conic about its dominant body drawn as a
 //! line, with periapsis and apoapsis marked and labelled with their altitudes.
+//!
+//! The line is cut into chords for the view it is seen in: a chord is split until
+//! its middle lies within half a pixel of the true conic as seen from the camera, so
+//! it stays within a pixel of the conic from any view, next to the ship (where the
+//! camera sits, metres from it) as from afar. The sharp turn the line makes seen
+//! from the ship's camera is the true projection of an orbit seen almost edge-on:
+//! the unit test below finds the old fixed chords within a pixel there too.
 
 use bevy::prelude::*;
 use galaxy_shared::physics::gravity::sphere_of_influence;
 use galaxy_shared::physics::orbit::OrbitalElements;
 use glam::DVec3;
 
-use crate::hud::format_distance;
+use crate::hud::{HudBlock, format_distance};
 use crate::scene::bodies::BodySystem;
 use crate::scene::origin::{FloatingOrigin, to_render};
 use crate::scene::ships::OwnShipNow;
@@ -22,8 +29,14 @@ pub(super) fn plugin(app: &mut App) {
     );
 }
 
-/// Points drawn along a closed orbit.
-const SEGMENTS: usize = 256;
+/// Chords the line starts from before it is split for the view.
+const SEGMENTS: usize = 64;
+/// Largest distance (px) of a chord's middle from the true conic, on screen.
+const TOLERANCE_PX: f64 = 0.5;
+/// Times a chord may be halved, and most points in a line, so a camera on the
+/// conic itself cannot make the line endless.
+const MAX_SPLITS: u32 = 24;
+const MAX_POINTS: usize = 16_384;
 
 /// Which apsis a label names.
 #[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,12 +48,65 @@ enum ApsisLabel {
 /// A conic ready to draw, relative to the centre of its body (m).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Conic {
-    /// The line, in order along the orbit.
-    pub points: Vec<DVec3>,
+    /// Unit vector towards periapsis.
+    along: DVec3,
+    /// Unit vector 90° ahead of it in the orbit's plane.
+    across: DVec3,
+    /// Semi-latus rectum (m).
+    p: f64,
+    /// Eccentricity.
+    e: f64,
+    /// True anomalies of the coarse line, in order along the orbit, densest at the
+    /// ship.
+    anomalies: Vec<f64>,
     /// Where the periapsis is.
     pub periapsis: DVec3,
     /// Where the apoapsis is, for a closed orbit that stays within `max_radius`.
     pub apoapsis: Option<DVec3>,
+}
+
+impl Conic {
+    /// The point at true anomaly `nu`.
+    fn at(&self, nu: f64) -> DVec3 {
+        (self.along * nu.cos() + self.across * nu.sin()) * (self.p / (1.0 + self.e * nu.cos()))
+    }
+
+    /// The line as seen from `eye` (relative to the same centre) by a camera that
+    /// spans `radians_per_px` per pixel: within [`TOLERANCE_PX`] of the conic.
+    pub fn line_seen_from(&self, eye: DVec3, radians_per_px: f64) -> Vec<DVec3> {
+        self.anomalies_seen_from(eye, radians_per_px)
+            .into_iter()
+            .map(|nu| self.at(nu))
+            .collect()
+    }
+
+    /// The true anomalies of [`Self::line_seen_from`].
+    fn anomalies_seen_from(&self, eye: DVec3, radians_per_px: f64) -> Vec<f64> {
+        let tolerance = TOLERANCE_PX * radians_per_px;
+        let Some(&first) = self.anomalies.first() else {
+            return Vec::new();
+        };
+        let mut line = vec![first];
+        for pair in self.anomalies.windows(2) {
+            self.split(pair[0], pair[1], eye, tolerance, 0, &mut line);
+        }
+        line
+    }
+
+    /// Appends the chord from `a` to `b` (whose start is already in `line`), halved
+    /// until its middle is within `tolerance` radians of the conic seen from `eye`.
+    fn split(&self, a: f64, b: f64, eye: DVec3, tolerance: f64, splits: u32, line: &mut Vec<f64>) {
+        let middle = 0.5 * (a + b);
+        let chord_middle = 0.5 * (self.at(a) + self.at(b));
+        let off = (self.at(middle) - chord_middle).length()
+            / (chord_middle - eye).length().max(f64::MIN_POSITIVE);
+        if off > tolerance && splits < MAX_SPLITS && line.len() < MAX_POINTS {
+            self.split(a, middle, eye, tolerance, splits + 1, line);
+            self.split(middle, b, eye, tolerance, splits + 1, line);
+        } else {
+            line.push(b);
+        }
+    }
 }
 
 /// The orbit through `r`, `v` about a centre of `mu`, cut where it leaves
@@ -62,8 +128,6 @@ pub(crate) fn conic(
     let e_vec = v.cross(h) / mu - r.normalize();
     let along_periapsis = if e > 1e-9 { e_vec / e } else { r.normalize() };
     let across = h.normalize().cross(along_periapsis);
-    let at =
-        |nu: f64| (along_periapsis * nu.cos() + across * nu.sin()) * (p / (1.0 + e * nu.cos()));
     // How far round the orbit stays within max_radius (and, when open, before the
     // asymptote).
     let mut limit = std::f64::consts::PI;
@@ -86,17 +150,23 @@ pub(crate) fn conic(
     let ship = ship.clamp(back, ahead);
     let half = segments.div_ceil(2);
     let toward = |end: f64, k: usize| ship + (end - ship) * (k as f64 / half as f64).powi(2);
-    let points = (0..=half)
+    let anomalies = (0..=half)
         .rev()
         .map(|k| toward(back, k))
         .chain((1..=half).map(|k| toward(ahead, k)))
-        .map(at)
         .collect();
-    Some(Conic {
-        points,
-        periapsis: at(0.0),
-        apoapsis: (closed && e < 1.0).then(|| at(std::f64::consts::PI)),
-    })
+    let mut conic = Conic {
+        along: along_periapsis,
+        across,
+        p,
+        e,
+        anomalies,
+        periapsis: DVec3::ZERO,
+        apoapsis: None,
+    };
+    conic.periapsis = conic.at(0.0);
+    conic.apoapsis = (closed && e < 1.0).then(|| conic.at(std::f64::consts::PI));
+    Some(conic)
 }
 
 fn spawn_apsis_labels(mut commands: Commands) {
@@ -141,11 +211,18 @@ fn draw_orbit(
     ship: Res<OwnShipNow>,
     bodies: Res<BodySystem>,
     origin: Res<FloatingOrigin>,
-    camera: Single<(&Camera, &Transform)>,
-    mut labels: Query<(&ApsisLabel, &mut Text, &mut Node, &mut Visibility)>,
+    camera: Single<(&Camera, &Transform, &Projection)>,
+    mut labels: Query<(
+        &ApsisLabel,
+        &mut Text,
+        &mut Node,
+        &mut Visibility,
+        &ComputedNode,
+    )>,
+    hud: Query<(&ComputedNode, &UiGlobalTransform), With<HudBlock>>,
     mut gizmos: Gizmos,
 ) {
-    let (camera, camera_transform) = camera.into_inner();
+    let (camera, camera_transform, projection) = camera.into_inner();
     let conic = ship
         .live
         .then(|| {
@@ -161,14 +238,26 @@ fn draw_orbit(
         .flatten();
     let center = bodies.position(ship.dominant);
     let (Some(conic), Some(center)) = (conic, center) else {
-        for (_, _, _, mut visibility) in &mut labels {
+        for (_, _, _, mut visibility, _) in &mut labels {
             visibility.set_if_neq(Visibility::Hidden);
         }
         return;
     };
     let render = |p: DVec3| to_render(center + p, origin.0);
+    let eye = origin.0 + camera_transform.translation.as_dvec3() - center;
+    let fov = match projection {
+        Projection::Perspective(perspective) => perspective.fov,
+        _ => 1.0,
+    };
+    let height = camera
+        .logical_viewport_size()
+        .map_or(720.0, |size| size.y.max(1.0));
+    let radians_per_px = f64::from(fov / height);
     gizmos.linestrip(
-        conic.points.iter().map(|p| render(*p)),
+        conic
+            .line_seen_from(eye, radians_per_px)
+            .into_iter()
+            .map(render),
         Color::srgb(0.3, 0.85, 0.55),
     );
     let radius = bodies
@@ -177,7 +266,14 @@ fn draw_orbit(
         .and_then(Option::as_ref)
         .map_or(0.0, |b| b.radius);
     let view = GlobalTransform::from(*camera_transform);
-    for (apsis, mut text, mut node, mut visibility) in &mut labels {
+    let hud_rects: Vec<Rect> = hud
+        .iter()
+        .map(|(block, transform)| {
+            let scale = block.inverse_scale_factor;
+            Rect::from_center_size(transform.translation * scale, block.size * scale)
+        })
+        .collect();
+    for (apsis, mut text, mut node, mut visibility, computed) in &mut labels {
         let point = match apsis {
             ApsisLabel::Periapsis => Some(conic.periapsis),
             ApsisLabel::Apoapsis => conic.apoapsis,
@@ -200,9 +296,20 @@ fn draw_orbit(
                     ApsisLabel::Apoapsis => "Ap",
                 };
                 text.0 = format!("{name} {}", format_distance(point.length() - radius));
-                node.left = Val::Px(screen.x + 8.0);
-                node.top = Val::Px(screen.y - 8.0);
-                visibility.set_if_neq(Visibility::Inherited);
+                let corner = screen + Vec2::new(8.0, -8.0);
+                node.left = Val::Px(corner.x);
+                node.top = Val::Px(corner.y);
+                // A label that would cover HUD text waits until the view moves on.
+                let label = Rect::from_corners(
+                    corner,
+                    corner + computed.size * computed.inverse_scale_factor,
+                );
+                let covers_hud = hud_rects.iter().any(|hud| !hud.intersect(label).is_empty());
+                visibility.set_if_neq(if covers_hud {
+                    Visibility::Hidden
+                } else {
+                    Visibility::Inherited
+                });
             }
             Err(_) => {
                 visibility.set_if_neq(Visibility::Hidden);
@@ -217,6 +324,11 @@ mod tests {
 
     const MU: f64 = 3.986_004_418e14;
 
+    /// The coarse line, before it is split for a view.
+    fn points(conic: &Conic) -> Vec<DVec3> {
+        conic.anomalies.iter().map(|&nu| conic.at(nu)).collect()
+    }
+
     #[test]
     fn an_elliptic_orbit_passes_through_the_ship_and_has_both_apsides() {
         let r = DVec3::new(7.0e6, 0.0, 0.0);
@@ -226,8 +338,7 @@ mod tests {
         assert!((orbit.periapsis.length() - elements.periapsis).abs() < 1e-3);
         let apoapsis = orbit.apoapsis.expect("closed");
         assert!((apoapsis.length() - elements.apoapsis).abs() < 1e-3);
-        let closest = orbit
-            .points
+        let closest = points(&orbit)
             .iter()
             .map(|p| p.distance(r))
             .fold(f64::INFINITY, f64::min);
@@ -235,11 +346,11 @@ mod tests {
             closest < 1e-3,
             "the line passes through the ship: {closest} m"
         );
-        let first = orbit.points.first().expect("points");
-        let last = orbit.points.last().expect("points");
+        let points = points(&orbit);
+        let first = points.first().expect("points");
+        let last = points.last().expect("points");
         assert!(first.distance(*last) < 1e-3, "a closed orbit is a loop");
-        let nearest_neighbour = orbit
-            .points
+        let nearest_neighbour = points
             .iter()
             .map(|p| p.distance(r))
             .filter(|d| *d > 1e-3)
@@ -248,7 +359,7 @@ mod tests {
             nearest_neighbour < 2_000.0,
             "dense at the ship, where the camera is: {nearest_neighbour} m"
         );
-        for p in &orbit.points {
+        for p in &points {
             assert!(
                 p.dot(r.cross(v)).abs() < 1e-3 * p.length(),
                 "in the orbit plane"
@@ -262,8 +373,140 @@ mod tests {
         let v = DVec3::new(0.0, 12_000.0, 0.0);
         let orbit = conic(r, v, MU, 9.0e8, 64).expect("a real orbit");
         assert_eq!(orbit.apoapsis, None);
-        let farthest = orbit.points.iter().map(|p| p.length()).fold(0.0, f64::max);
+        let farthest = points(&orbit)
+            .iter()
+            .map(|p| p.length())
+            .fold(0.0, f64::max);
         assert!(farthest <= 9.0e8 * 1.0001, "{farthest}");
+    }
+
+    /// A camera as Bevy's perspective projection makes one (right-handed, infinite
+    /// reverse-Z), in f64, over a `size` px viewport.
+    struct View {
+        view: glam::DMat4,
+        projection: glam::DMat4,
+        size: glam::DVec2,
+    }
+
+    /// Near plane (m), as the client's camera has it.
+    const NEAR: f64 = 0.5;
+
+    impl View {
+        fn new(eye: DVec3, target: DVec3, up: DVec3, fov: f64, size: glam::DVec2) -> Self {
+            Self {
+                view: glam::DMat4::look_at_rh(eye, target, up),
+                projection: glam::DMat4::perspective_infinite_reverse_rh(
+                    fov,
+                    size.x / size.y,
+                    NEAR,
+                ),
+                size,
+            }
+        }
+
+        /// Distance in front of the camera.
+        fn depth(&self, p: DVec3) -> f64 {
+            -self.view.transform_point3(p).z
+        }
+
+        /// Pixel position (origin top left).
+        fn pixel(&self, p: DVec3) -> glam::DVec2 {
+            let ndc = self
+                .projection
+                .project_point3(self.view.transform_point3(p));
+            glam::DVec2::new(
+                (ndc.x + 1.0) * 0.5 * self.size.x,
+                (1.0 - ndc.y) * 0.5 * self.size.y,
+            )
+        }
+
+        fn on_screen(&self, pixel: glam::DVec2) -> bool {
+            (0.0..=self.size.x).contains(&pixel.x) && (0.0..=self.size.y).contains(&pixel.y)
+        }
+    }
+
+    /// Farthest (px) any on-screen point of the conic lies from the chord drawn for
+    /// its stretch, each chord cut at the near plane as the GPU cuts it.
+    fn worst_pixels(conic: &Conic, anomalies: &[f64], view: &View) -> f64 {
+        let mut worst = 0.0f64;
+        for pair in anomalies.windows(2) {
+            let (a, b) = (conic.at(pair[0]), conic.at(pair[1]));
+            let (da, db) = (view.depth(a), view.depth(b));
+            if da < NEAR && db < NEAR {
+                continue;
+            }
+            let cut = |inside: DVec3, outside: DVec3, di: f64, dout: f64| {
+                inside + (outside - inside) * ((di - NEAR) / (di - dout))
+            };
+            let (a, b) = match (da < NEAR, db < NEAR) {
+                (true, _) => (cut(b, a, db, da), b),
+                (_, true) => (a, cut(a, b, da, db)),
+                _ => (a, b),
+            };
+            let (sa, sb) = (view.pixel(a), view.pixel(b));
+            for i in 1..64 {
+                let nu = pair[0] + (pair[1] - pair[0]) * f64::from(i) / 64.0;
+                let q = conic.at(nu);
+                if view.depth(q) < NEAR {
+                    continue;
+                }
+                let sq = view.pixel(q);
+                if !view.on_screen(sq) {
+                    continue;
+                }
+                let chord = sb - sa;
+                let t = ((sq - sa).dot(chord) / chord.length_squared().max(1e-12)).clamp(0.0, 1.0);
+                worst = worst.max((sa + chord * t).distance(sq));
+            }
+        }
+        worst
+    }
+
+    #[test]
+    fn the_line_stays_within_a_pixel_of_the_conic_from_the_ship_and_from_afar() {
+        let r = DVec3::new(6.778e6, 0.0, 0.0);
+        let v = DVec3::new(0.0, 7_668.6, 0.0);
+        let size = glam::DVec2::new(1280.0, 800.0);
+        let fov = 50f64.to_radians();
+        let radians_per_px = fov / size.y;
+        // The ship's camera: 30 m behind the ship and 8 m above it, looking ahead
+        // along the orbit, which curves away below the horizon.
+        let eye = r + DVec3::new(8.0, -30.0, 0.0);
+        let near = View::new(eye, r + DVec3::new(-2.0, 200.0, 0.0), DVec3::X, fov, size);
+        // The map, 12 000 km and 40 000 km over the pole.
+        let over_pole = |height: f64| {
+            let eye = DVec3::new(0.0, 0.0, height);
+            (View::new(eye, DVec3::ZERO, DVec3::Y, fov, size), eye)
+        };
+        let (close, close_eye) = over_pole(1.2e7);
+        let (far, far_eye) = over_pole(4.0e7);
+        let orbit = conic(r, v, MU, 9.2e8, SEGMENTS).expect("a real orbit");
+        for (view, eye, name) in [
+            (&near, eye, "the ship"),
+            (&close, close_eye, "12 000 km"),
+            (&far, far_eye, "40 000 km"),
+        ] {
+            let line = orbit.anomalies_seen_from(eye, radians_per_px);
+            let worst = worst_pixels(&orbit, &line, view);
+            assert!(
+                worst <= 1.0,
+                "seen from {name} the line leaves the conic by {worst:.2} px ({} points)",
+                line.len()
+            );
+            assert!(line.len() < 4_000, "{} points seen from {name}", line.len());
+        }
+        // Unsplit, the coarse chords leave the conic by pixels on the close map.
+        let coarse = worst_pixels(&orbit, &orbit.anomalies, &close);
+        assert!(coarse > 1.5, "unsplit chords are within {coarse:.2} px");
+        // The old fixed 256 chords, densest at the ship, were within a pixel too:
+        // the corner seen from the ship's camera is the true projection of an orbit
+        // seen almost edge-on, not the sampling.
+        let old = conic(r, v, MU, 9.2e8, 256).expect("a real orbit");
+        let old_worst = worst_pixels(&old, &old.anomalies, &near);
+        assert!(
+            old_worst <= 1.0,
+            "256 chords leave the conic by {old_worst:.2} px"
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! End-to-end: the real server and the real client under Xvfb with software
 //! Vulkan (lavapipe). The client logs in with scripted flags, waits for live data,
 //! saves a screenshot and a JSON sidecar of its HUD, and exits; the test checks
-//! the picture is not blank, the HUD says connected and Earth is on screen. A wrong
-//! password and an unreachable server end a scripted run with the error in words.
+//! the picture is not blank, the HUD says connected, Earth is on screen and the
+//! surface maps loaded from `assets/`. A wrong password and an unreachable server
+//! end a scripted run with the error in words.
 //!
 //! `GALAXY_UPDATE_SCREENSHOT=1` copies the picture to `docs/client.png`.
 
@@ -116,6 +117,14 @@ fn the_client_flies_live_and_its_screenshot_shows_earth_and_a_connected_hud() {
     for expected in ["Earth", "Altitude", "Fuel", "Periapsis", "Hold"] {
         assert!(hud.contains(expected), "HUD lacks {expected:?}:\n{hud}");
     }
+    // The surface maps were found under assets/ and decoded before the capture.
+    let textures = sidecar["textures"].as_u64().unwrap_or(0);
+    assert!(textures >= 9, "the globes asked for {textures} textures");
+    assert_eq!(
+        sidecar["textures_loaded"].as_u64(),
+        Some(textures),
+        "not every surface map loaded: {sidecar:#}"
+    );
     let coverage = sidecar["earth_coverage"].as_f64().unwrap_or(0.0);
     assert!(
         coverage > 0.02,

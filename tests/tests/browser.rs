@@ -105,6 +105,18 @@ fn a_player_logs_in_and_flies_in_headless_chromium_beside_a_native_bot() {
         "{}",
         report["titles"]
     );
+    // The surface maps came from dist/assets, after the first frame (the login
+    // screen is drawn by the game), so they are not part of the first download.
+    let textures = report["textures"].as_array().cloned().unwrap_or_default();
+    assert!(textures.len() >= 9, "textures fetched: {textures:?}");
+    for texture in &textures {
+        assert_eq!(texture["status"], 200, "{texture}");
+        let ms = texture["ms"].as_f64().unwrap_or(0.0);
+        assert!(
+            ms > login_ms,
+            "{texture} arrived before the first frame ({login_ms} ms)"
+        );
+    }
 
     // Shift in the browser moved the throttle of the browser player's ship.
     let (ok, players) = watcher.admin("players", WAIT).expect("players answers");

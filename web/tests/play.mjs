@@ -3,7 +3,8 @@
 // password into the login screen, tabs to Register and presses Enter, waits for
 // the game to say it is connected, holds Shift (throttle up), measures frame
 // times, saves a screenshot, resizes the window and changes the device pixel
-// ratio. Prints one JSON report line on stdout, then keeps the player connected
+// ratio. Every surface texture the game fetches is listed with its status and when
+// it arrived. Prints one JSON report line on stdout, then keeps the player connected
 // until stdin closes, so the caller can look at the game from outside.
 //
 // Usage: node web/tests/play.mjs URL USERNAME PASSWORD SCREENSHOT.png
@@ -20,12 +21,20 @@ if (!screenshot) {
 const CONNECT_TIMEOUT_MS = 120_000;
 
 const browser = await launchChromium(["--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist"]);
-const report = { titles: [], console_errors: [] };
+const report = { titles: [], console_errors: [], textures: [] };
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   const page = await context.newPage();
   page.on("console", (m) => { if (m.type() === "error") report.console_errors.push(m.text()); });
   page.on("pageerror", (e) => report.console_errors.push(String(e)));
+  // Milliseconds after navigation, as the page's own titles are timed.
+  let navigated = 0;
+  page.on("response", (r) => {
+    const path = new URL(r.url()).pathname;
+    if (path.startsWith("/assets/textures/")) {
+      report.textures.push({ path, status: r.status(), ms: Date.now() - navigated });
+    }
+  });
   // Every title the page shows, with when it showed it (ms after navigation).
   await page.addInitScript(() => {
     window.__titles = [];
@@ -42,6 +51,7 @@ try {
     page.waitForFunction((t) => document.title === t || document.title === "Galaxy — disconnected",
       title, { timeout, polling: 50 }).then(() => page.title());
 
+  navigated = Date.now();
   await page.goto(url);
   const atLogin = await waitForTitle("Galaxy — login");
   if (atLogin !== "Galaxy — login") throw new Error(`the page stopped: ${await message(page)}`);

@@ -1,6 +1,6 @@
-//! The Sun, planets and moons: lit spheres in their render colours (the Sun
-//! emissive, and the scene's one light), moved between the server's infrequent
-//! body states by the same N-body integrator the server uses.
+//! The Sun, planets and moons: lit globes (the Sun emissive, and the scene's one
+//! light; how each looks is [`super::globes`]), moved between the server's
+//! infrequent body states by the same N-body integrator the server uses.
 
 use bevy::prelude::*;
 use galaxy_shared::physics::integrator::{BodyIntegrator, NBodyState};
@@ -9,6 +9,7 @@ use galaxy_shared::units::ASTRONOMICAL_UNIT as AU;
 use glam::DVec3;
 
 use super::GameClock;
+use super::globes::{self, GlobeTextures, Turning};
 use super::origin::{FloatingOrigin, WorldPosition};
 use crate::ClientSystems;
 use crate::net::{BodySample, BodySamples, Session};
@@ -164,6 +165,8 @@ impl BodySystem {
 fn spawn_bodies(
     mut commands: Commands,
     session: Res<Session>,
+    assets: Res<AssetServer>,
+    mut textures: ResMut<GlobeTextures>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
 ) {
@@ -181,11 +184,7 @@ fn spawn_bodies(
                 ..default()
             }
         } else {
-            StandardMaterial {
-                base_color: color,
-                perceptual_roughness: 0.85,
-                ..default()
-            }
+            globes::surface(body, &assets, &mut textures)
         };
         let mut entity = commands.spawn((
             Name::new(body.name.clone()),
@@ -195,9 +194,15 @@ fn spawn_bodies(
             MeshMaterial3d(materials.add(material)),
             Transform::from_scale(Vec3::splat(body.radius as f32)),
             Visibility::Hidden,
+            Turning(body.rotation),
         ));
         if is_sun {
             entity.insert(Sun);
+        }
+        if let Some(rings) =
+            globes::rings(body, &assets, &mut textures, &mut meshes, &mut materials)
+        {
+            entity.with_child(rings);
         }
     }
     commands.spawn((

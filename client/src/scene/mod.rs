@@ -2,6 +2,7 @@
 //! and drawn around a floating origin at the own ship.
 
 pub(crate) mod bodies;
+pub(crate) mod globes;
 pub(crate) mod origin;
 pub(crate) mod ships;
 mod stars;
@@ -19,7 +20,13 @@ pub(super) fn plugin(app: &mut App) {
             .in_set(ClientSystems::Extrapolate)
             .before(bodies::extrapolate_bodies),
     );
-    app.add_plugins((origin::plugin, bodies::plugin, ships::plugin, stars::plugin));
+    app.add_plugins((
+        origin::plugin,
+        bodies::plugin,
+        globes::plugin,
+        ships::plugin,
+        stars::plugin,
+    ));
 }
 
 /// Game time being drawn this frame: the newest state's, run on at its scale.

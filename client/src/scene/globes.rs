@@ -1,0 +1,273 @@
+//! How bodies look: surface maps from `assets/textures`, turned as the server's
+//! rotation models turn the bodies, Earth's city lights, and Saturn's rings.
+//!
+//! Bevy's UV sphere has its poles on ±Z and its seam at +X, with `u` growing east,
+//! so an equirectangular map (prime meridian in the middle) lies on it half a turn
+//! about the pole from the body-fixed frame (+X through the prime meridian).
+
+use std::f64::consts::PI;
+
+use bevy::asset::RenderAssetUsages;
+use bevy::mesh::{Indices, PrimitiveTopology};
+use bevy::prelude::*;
+use galaxy_shared::physics::rotation::RotationModel;
+use galaxy_shared::protocol::BodyInfo;
+use glam::DQuat;
+
+use super::GameClock;
+use super::bodies::BodySystem;
+use crate::ClientSystems;
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<GlobeTextures>();
+    app.add_systems(
+        Update,
+        turn_bodies
+            .in_set(ClientSystems::Place)
+            .run_if(resource_exists::<BodySystem>),
+    );
+}
+
+/// Bodies with a surface map, `textures/<name in lower case>.png` (see
+/// `assets/README.md` for where each comes from and why some bodies have none).
+const MAPPED: [&str; 8] = [
+    "Mercury", "Earth", "Moon", "Mars", "Saturn", "Uranus", "Neptune", "Pluto",
+];
+
+/// Luminance of the brightest city lights (cd/m²): they stand out on the night
+/// side, lit only by a faint fill, and are lost in the sunlit ground.
+const CITY_LIGHTS_NITS: f32 = 8_000.0;
+
+/// Saturn's rings, from the centre (km): where the ring strip starts and ends.
+const SATURN_RINGS_KM: (f64, f64) = (74_510.0, 140_390.0);
+
+/// Segments around the ring's circle.
+const RING_SEGMENTS: u32 = 256;
+
+/// Every texture the globes asked for, so an unattended capture can wait for them.
+#[derive(Resource, Clone, Debug, Default)]
+pub(crate) struct GlobeTextures(pub Vec<Handle<Image>>);
+
+impl GlobeTextures {
+    /// Starts loading `textures/<file>` (in the background: the browser fetches it
+    /// after its first frame) and keeps its handle.
+    fn load(&mut self, assets: &AssetServer, file: &str) -> Handle<Image> {
+        let handle = assets.load(format!("textures/{file}"));
+        self.0.push(handle.clone());
+        handle
+    }
+}
+
+/// A body that turns: its model, and its orientation is set from it every frame.
+#[derive(Component, Clone, Copy, Debug)]
+pub(super) struct Turning(pub RotationModel);
+
+/// The material of a planet or moon: its surface map where there is one, else its
+/// render colour.
+pub(super) fn surface(
+    body: &BodyInfo,
+    assets: &AssetServer,
+    textures: &mut GlobeTextures,
+) -> StandardMaterial {
+    let [r, g, b] = body.color;
+    let mut material = StandardMaterial {
+        base_color: Color::srgb(r, g, b),
+        perceptual_roughness: 0.85,
+        ..default()
+    };
+    if MAPPED.contains(&body.name.as_str()) {
+        let name = body.name.to_lowercase();
+        material.base_color = Color::WHITE;
+        material.base_color_texture = Some(textures.load(assets, &format!("{name}.png")));
+    }
+    if body.name == "Earth" {
+        // Exposed like the lit ground, so both are in cd/m² through the same camera.
+        material.emissive = LinearRgba::rgb(CITY_LIGHTS_NITS, CITY_LIGHTS_NITS, CITY_LIGHTS_NITS);
+        material.emissive_exposure_weight = 1.0;
+        material.emissive_texture = Some(textures.load(assets, "earth_night.png"));
+    }
+    material
+}
+
+/// Saturn's rings as a child of its globe (whose unit is its radius), in its
+/// equatorial plane; `None` for every other body.
+pub(super) fn rings(
+    body: &BodyInfo,
+    assets: &AssetServer,
+    textures: &mut GlobeTextures,
+    meshes: &mut Assets<Mesh>,
+    materials: &mut Assets<StandardMaterial>,
+) -> Option<impl Bundle> {
+    if body.name != "Saturn" {
+        return None;
+    }
+    let radius_km = body.radius / 1_000.0;
+    let (inner, outer) = SATURN_RINGS_KM;
+    let mesh = annulus(
+        (inner / radius_km) as f32,
+        (outer / radius_km) as f32,
+        RING_SEGMENTS,
+    );
+    let material = StandardMaterial {
+        base_color_texture: Some(textures.load(assets, "saturn_rings.png")),
+        alpha_mode: AlphaMode::Blend,
+        double_sided: true,
+        cull_mode: None,
+        perceptual_roughness: 1.0,
+        ..default()
+    };
+    Some((
+        Name::new("Saturn's rings"),
+        Mesh3d(meshes.add(mesh)),
+        MeshMaterial3d(materials.add(material)),
+        Transform::default(),
+    ))
+}
+
+/// A flat ring in the XY plane from `inner` to `outer`, facing +Z, with `u` running
+/// from 0 at the inner edge to 1 at the outer (a radial strip maps straight onto it).
+fn annulus(inner: f32, outer: f32, segments: u32) -> Mesh {
+    let mut positions = Vec::new();
+    let mut uvs = Vec::new();
+    for i in 0..=segments {
+        let angle = i as f32 / segments as f32 * std::f32::consts::TAU;
+        let (sin, cos) = angle.sin_cos();
+        positions.push([inner * cos, inner * sin, 0.0]);
+        positions.push([outer * cos, outer * sin, 0.0]);
+        uvs.push([0.0, 0.5]);
+        uvs.push([1.0, 0.5]);
+    }
+    let indices = (0..segments)
+        .flat_map(|i| {
+            let k = 2 * i;
+            [k, k + 1, k + 2, k + 2, k + 1, k + 3]
+        })
+        .collect();
+    let normals = vec![[0.0, 0.0, 1.0]; positions.len()];
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::RENDER_WORLD,
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
+    .with_inserted_indices(Indices::U32(indices))
+}
+
+/// ICRF orientation of a globe mesh at `game_time`: the body-fixed frame's, after
+/// the half turn that puts the map's prime meridian on the body-fixed +X.
+pub(crate) fn globe_rotation(model: &RotationModel, game_time: f64) -> Quat {
+    (model.orientation(game_time) * DQuat::from_rotation_z(PI)).as_quat()
+}
+
+fn turn_bodies(clock: Res<GameClock>, mut globes: Query<(&Turning, &mut Transform)>) {
+    for (turning, mut transform) in &mut globes {
+        transform.rotation = globe_rotation(&turning.0, clock.now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bevy::mesh::VertexAttributeValues;
+    use glam::DVec3;
+
+    use super::*;
+
+    /// Earth's IAU model (WGCCRE 2015): the numbers the shipped ephemeris carries.
+    fn earth() -> RotationModel {
+        RotationModel {
+            pole_ra_deg: 0.0,
+            pole_ra_deg_per_century: -0.641,
+            pole_dec_deg: 90.0,
+            pole_dec_deg_per_century: -0.557,
+            meridian_deg: 190.147,
+            meridian_deg_per_day: 360.985_623_5,
+        }
+    }
+
+    /// Where the map point at (`u`, `v`) sits on Bevy's own unit UV sphere.
+    fn map_point(mesh: &Mesh, u: f32, v: f32) -> Vec3 {
+        let Some(VertexAttributeValues::Float32x2(uvs)) = mesh.attribute(Mesh::ATTRIBUTE_UV_0)
+        else {
+            panic!("the sphere has UVs");
+        };
+        let Some(VertexAttributeValues::Float32x3(positions)) =
+            mesh.attribute(Mesh::ATTRIBUTE_POSITION)
+        else {
+            panic!("the sphere has positions");
+        };
+        let at = uvs
+            .iter()
+            .position(|uv| (uv[0] - u).abs() < 1e-6 && (uv[1] - v).abs() < 1e-6)
+            .expect("a vertex there");
+        Vec3::from(positions[at])
+    }
+
+    #[test]
+    fn the_map_lies_on_the_globe_where_the_rotation_model_puts_the_surface() {
+        let sphere = Sphere::new(1.0).mesh().uv(96, 48);
+        let model = earth();
+        for t in [0.0, 3.7e7, -1.2e8] {
+            let rotation = globe_rotation(&model, t).as_dquat();
+            let fixed = model.orientation(t);
+            // Map centre: 0° N 0° E. Three quarters across: 0° N 90° E. Top: the pole.
+            for ((u, v), body_fixed) in [
+                ((0.5, 0.5), DVec3::X),
+                ((0.75, 0.5), DVec3::Y),
+                ((0.25, 0.5), -DVec3::Y),
+                ((0.0, 0.0), DVec3::Z),
+            ] {
+                let drawn = rotation * map_point(&sphere, u, v).as_dvec3();
+                let surface = fixed * body_fixed;
+                assert!(
+                    (drawn - surface).length() < 1e-6,
+                    "map ({u}, {v}) drawn at {drawn}, the surface point is at {surface} (t = {t})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn greenwich_faces_the_sun_near_noon_utc() {
+        // 2000-01-01 12:00 TT is within minutes of noon at Greenwich, and the Sun was
+        // then at about 281° right ascension, −23° declination.
+        let sun = {
+            let (ra, dec) = (280.5f64.to_radians(), (-23.0f64).to_radians());
+            DVec3::new(dec.cos() * ra.cos(), dec.cos() * ra.sin(), dec.sin())
+        };
+        let sphere = Sphere::new(1.0).mesh().uv(96, 48);
+        let greenwich =
+            globe_rotation(&earth(), 0.0).as_dquat() * map_point(&sphere, 0.5, 0.5).as_dvec3();
+        let angle = greenwich.angle_between(sun).to_degrees();
+        // Greenwich's meridian at the equator sees the Sun within the season's
+        // declination (23°) and a few degrees of the equation of time.
+        assert!(
+            angle < 27.0,
+            "the Sun is {angle:.1}° from the zenith at noon"
+        );
+    }
+
+    #[test]
+    fn the_ring_strip_runs_from_the_inner_edge_to_the_outer() {
+        let mesh = annulus(1.2, 2.3, 16);
+        let Some(VertexAttributeValues::Float32x3(positions)) =
+            mesh.attribute(Mesh::ATTRIBUTE_POSITION)
+        else {
+            panic!("positions");
+        };
+        let Some(VertexAttributeValues::Float32x2(uvs)) = mesh.attribute(Mesh::ATTRIBUTE_UV_0)
+        else {
+            panic!("uvs");
+        };
+        for (p, uv) in positions.iter().zip(uvs) {
+            let r = Vec3::from(*p).length();
+            assert!(
+                (r - (1.2 + 1.1 * uv[0])).abs() < 1e-5,
+                "r {r} at u {}",
+                uv[0]
+            );
+            assert_eq!(p[2], 0.0);
+        }
+        assert_eq!(mesh.indices().map(Indices::len), Some(16 * 6));
+    }
+}
