@@ -72,8 +72,9 @@ impl Picture {
     }
 }
 
-/// The lit blue of Earth's disc (the catalogue colour 0.2, 0.42, 0.8 under the Sun),
-/// which neither space, the stars nor the grey ship come near.
-pub fn earth_blue([r, g, b]: [u8; 3]) -> bool {
-    b >= 90 && u16::from(b) > u16::from(r) * 3 / 2 && b > g
+/// Brighter than black space: a body's ground (textured, lit or in the ambient fill),
+/// the ship, text. Space, the stars and the HUD's dark panels make up all but a few
+/// per cent of a view without a body in it.
+pub fn brighter_than_space([r, g, b]: [u8; 3]) -> bool {
+    r.max(g).max(b) >= 25
 }
