@@ -74,31 +74,43 @@ impl Conic {
     /// The line as seen from `eye` (relative to the same centre) by a camera that
     /// spans `radians_per_px` per pixel: within [`TOLERANCE_PX`] of the conic.
     pub fn line_seen_from(&self, eye: DVec3, radians_per_px: f64) -> Vec<DVec3> {
-        self.anomalies_seen_from(eye, radians_per_px)
+        self.samples_seen_from(eye, radians_per_px)
             .into_iter()
-            .map(|nu| self.at(nu))
+            .map(|(_, point)| point)
             .collect()
     }
 
-    /// The true anomalies of [`Self::line_seen_from`].
-    fn anomalies_seen_from(&self, eye: DVec3, radians_per_px: f64) -> Vec<f64> {
+    /// The points of [`Self::line_seen_from`] with their true anomalies.
+    fn samples_seen_from(&self, eye: DVec3, radians_per_px: f64) -> Vec<(f64, DVec3)> {
         let tolerance = TOLERANCE_PX * radians_per_px;
-        let Some(&first) = self.anomalies.first() else {
+        let coarse: Vec<(f64, DVec3)> =
+            self.anomalies.iter().map(|&nu| (nu, self.at(nu))).collect();
+        let Some(&first) = coarse.first() else {
             return Vec::new();
         };
         let mut line = vec![first];
-        for pair in self.anomalies.windows(2) {
+        for pair in coarse.windows(2) {
             self.split(pair[0], pair[1], eye, tolerance, 0, &mut line);
         }
         line
     }
 
-    /// Appends the chord from `a` to `b` (whose start is already in `line`), halved
-    /// until its middle is within `tolerance` radians of the conic seen from `eye`.
-    fn split(&self, a: f64, b: f64, eye: DVec3, tolerance: f64, splits: u32, line: &mut Vec<f64>) {
-        let middle = 0.5 * (a + b);
-        let chord_middle = 0.5 * (self.at(a) + self.at(b));
-        let off = (self.at(middle) - chord_middle).length()
+    /// Appends the chord from `a` to `b` (each an anomaly and its point; `a` is
+    /// already in `line`), halved until its middle is within `tolerance` radians of
+    /// the conic seen from `eye`.
+    fn split(
+        &self,
+        a: (f64, DVec3),
+        b: (f64, DVec3),
+        eye: DVec3,
+        tolerance: f64,
+        splits: u32,
+        line: &mut Vec<(f64, DVec3)>,
+    ) {
+        let nu = 0.5 * (a.0 + b.0);
+        let middle = (nu, self.at(nu));
+        let chord_middle = 0.5 * (a.1 + b.1);
+        let off = (middle.1 - chord_middle).length()
             / (chord_middle - eye).length().max(f64::MIN_POSITIVE);
         if off > tolerance && splits < MAX_SPLITS && line.len() < MAX_POINTS {
             self.split(a, middle, eye, tolerance, splits + 1, line);
@@ -486,7 +498,11 @@ mod tests {
             (&close, close_eye, "12 000 km"),
             (&far, far_eye, "40 000 km"),
         ] {
-            let line = orbit.anomalies_seen_from(eye, radians_per_px);
+            let line: Vec<f64> = orbit
+                .samples_seen_from(eye, radians_per_px)
+                .into_iter()
+                .map(|(nu, _)| nu)
+                .collect();
             let worst = worst_pixels(&orbit, &line, view);
             assert!(
                 worst <= 1.0,

@@ -173,16 +173,16 @@ mod tests {
 
     use super::*;
 
-    /// Earth's IAU model (WGCCRE 2015): the numbers the shipped ephemeris carries.
+    /// Earth's rotation model as the shipped ephemeris gives it.
     fn earth() -> RotationModel {
-        RotationModel {
-            pole_ra_deg: 0.0,
-            pole_ra_deg_per_century: -0.641,
-            pole_dec_deg: 90.0,
-            pole_dec_deg_per_century: -0.557,
-            meridian_deg: 190.147,
-            meridian_deg_per_day: 360.985_623_5,
-        }
+        let ephemeris: serde_json::Value =
+            serde_json::from_str(include_str!("../../../config/ephemeris-j2000.json"))
+                .expect("the shipped ephemeris is JSON");
+        let earth = ephemeris["bodies"]
+            .as_array()
+            .and_then(|bodies| bodies.iter().find(|b| b["name"] == "Earth"))
+            .expect("the ephemeris has Earth");
+        serde_json::from_value(earth["rotation"].clone()).expect("Earth has a rotation model")
     }
 
     /// Where the map point at (`u`, `v`) sits on Bevy's own unit UV sphere.
