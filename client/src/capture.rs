@@ -19,6 +19,7 @@ use crate::scene::bodies::BodySystem;
 use crate::scene::globes::GlobeTextures;
 use crate::scene::origin::{FloatingOrigin, to_render};
 use crate::scene::ships::{OtherShipModel, OwnShipNow};
+use crate::scene::sky::SkyShaders;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<Capture>();
@@ -186,7 +187,7 @@ fn take_screenshot(
     ship: Res<OwnShipNow>,
     hud: Res<HudText>,
     bodies: Option<Res<BodySystem>>,
-    (textures, assets): (Res<GlobeTextures>, Res<AssetServer>),
+    (textures, shaders, assets): (Res<GlobeTextures>, Res<SkyShaders>, Res<AssetServer>),
     origin: Res<FloatingOrigin>,
     camera: Query<(&Camera, &Transform), With<OrbitCamera>>,
     mut capture: ResMut<Capture>,
@@ -208,9 +209,14 @@ fn take_screenshot(
         .iter()
         .filter(|texture| assets.is_loaded(texture.id()))
         .count();
-    let settled = textures.0.iter().all(|texture| {
-        assets.is_loaded(texture.id()) || assets.load_state(texture.id()).is_failed()
-    });
+    let ids = textures
+        .0
+        .iter()
+        .map(|texture| texture.id().untyped())
+        .chain(shaders.0.iter().map(|shader| shader.id().untyped()));
+    let settled = ids
+        .into_iter()
+        .all(|id| assets.is_loaded(id) || assets.load_state(id).is_failed());
     let waited = live_since.elapsed().as_secs_f32() > BODY_GRACE_S;
     let bench_pending = options.bench_ships.is_some() && !capture.bench_done;
     if capture.live_frames < LIVE_FRAMES || !(all_known && settled || waited) || bench_pending {

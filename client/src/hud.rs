@@ -63,6 +63,34 @@ pub(crate) enum HudBlock {
     Connection,
     Events,
     Help,
+    /// The navball at the bottom centre; labels keep clear of it.
+    Navball,
+}
+
+/// The HUD blocks' screen rectangles (logical px), which labels in the scene keep
+/// clear of.
+pub(crate) type HudRects<'w, 's> =
+    Query<'w, 's, (&'static ComputedNode, &'static UiGlobalTransform), With<HudBlock>>;
+
+/// The rectangles of `blocks`, in logical pixels.
+pub(crate) fn hud_rects(blocks: &HudRects) -> Vec<Rect> {
+    blocks
+        .iter()
+        .map(|(block, transform)| {
+            let scale = block.inverse_scale_factor;
+            Rect::from_center_size(transform.translation * scale, block.size * scale)
+        })
+        .collect()
+}
+
+/// Whether a label at `corner` (its top left, logical px) of `computed` size would
+/// cover any of `rects`.
+pub(crate) fn covers(rects: &[Rect], corner: Vec2, computed: &ComputedNode) -> bool {
+    let label = Rect::from_corners(
+        corner,
+        corner + computed.size * computed.inverse_scale_factor,
+    );
+    rects.iter().any(|rect| !rect.intersect(label).is_empty())
 }
 
 /// Everything the flight block shows, as numbers.
@@ -434,6 +462,8 @@ fn update_hud(
                           T stability  1-9 - = hold  0 free  F refuel  R reset  , . warp  M map  drag/wheel camera  ` console"
                     .into();
             }
+            // The ball is a picture, not text.
+            HudBlock::Navball => {}
         }
     }
 }

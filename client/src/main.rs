@@ -14,6 +14,7 @@ mod controls;
 mod hud;
 mod login;
 mod motion;
+mod navball;
 mod net;
 mod node_editor;
 mod options;
@@ -22,6 +23,7 @@ mod page;
 mod plan;
 mod prediction;
 mod scene;
+mod tags;
 mod target;
 mod transfer;
 mod warp;
@@ -148,7 +150,7 @@ fn plugin(app: &mut App) {
         prediction::plugin,
         target::plugin,
     ));
-    app.add_plugins(transfer::plugin);
+    app.add_plugins((transfer::plugin, tags::plugin, navball::plugin));
     #[cfg(target_arch = "wasm32")]
     app.add_plugins(canvas::plugin);
 }

@@ -14,8 +14,8 @@ use bevy_renet2::prelude::{RenetClient, RenetClientPlugin, RenetReceive, RenetSe
 use galaxy_shared::delta::{self, OwnMotion};
 use galaxy_shared::protocol::{
     CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, Event, MAX_CLIENT_MESSAGE,
-    MAX_SERVER_MESSAGE, OtherShip, OwnShip, PROTOCOL_VERSION, ServerMessage, State, Warp, Welcome,
-    WireSurface, connection_config, decode, encode,
+    MAX_SERVER_MESSAGE, OtherShip, OwnShip, PROTOCOL_VERSION, ServerMessage, ShipLabel, State,
+    Warp, Welcome, WireSurface, connection_config, decode, encode,
 };
 use glam::DVec3;
 
@@ -32,7 +32,8 @@ pub(super) fn plugin(app: &mut App) {
     app.init_resource::<Link>()
         .init_resource::<Latest>()
         .init_resource::<BodySamples>()
-        .init_resource::<ShipSamples>();
+        .init_resource::<ShipSamples>()
+        .init_resource::<ShipNames>();
     app.add_systems(OnEnter(Screen::Flight), connect);
     app.add_systems(
         PreUpdate,
@@ -191,6 +192,27 @@ pub(crate) struct ShipSample {
 #[derive(Resource, Default)]
 pub(crate) struct ShipSamples(pub HashMap<u32, ShipSample>);
 
+/// Other ships' names by network id, as the server sent them.
+#[derive(Resource, Default)]
+pub(crate) struct ShipNames(pub HashMap<u32, String>);
+
+/// Most names kept; past it the memory starts afresh (the server sends names again
+/// as ships come near, so a flood cannot grow it without bound).
+const MAX_SHIP_NAMES: usize = 4_096;
+
+impl ShipNames {
+    /// Keeps the names in `labels`, each cut to the longest a name may be.
+    fn absorb(&mut self, labels: Vec<ShipLabel>) {
+        for label in labels {
+            if self.0.len() >= MAX_SHIP_NAMES {
+                self.0.clear();
+            }
+            let label = ShipLabel::new(label.id, &label.name);
+            self.0.insert(label.id, label.name);
+        }
+    }
+}
+
 /// Other ships not heard of for this long are dropped from view.
 pub(crate) const SHIP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -263,6 +285,7 @@ fn receive_messages(
     mut latest: ResMut<Latest>,
     mut bodies: ResMut<BodySamples>,
     mut ships: ResMut<ShipSamples>,
+    mut names: ResMut<ShipNames>,
     mut plan: ResMut<Plan>,
     mut target: ResMut<ChosenTarget>,
     mut events: MessageWriter<ServerEvent>,
@@ -296,6 +319,7 @@ fn receive_messages(
                 ServerMessage::State(state) => {
                     record_state(*state, &mut latest, &mut bodies, &mut ships);
                 }
+                ServerMessage::ShipNames(labels) => names.absorb(labels),
                 ServerMessage::Event(event) => {
                     events.write(ServerEvent(describe_event(&event)));
                     match event {

@@ -24,6 +24,31 @@ pub(crate) struct LaunchOptions {
     pub view: InitialView,
     /// The camera's anti-aliasing (Bevy's default: 4× MSAA).
     pub msaa: Msaa,
+    /// How much the view may cost to draw.
+    pub quality: Quality,
+}
+
+/// How much the view may cost to draw: `low` for software renderers and weak
+/// GPUs, `high` (the default) for everything the client can show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Quality {
+    /// Coarser globes (4 px from the true sphere), no atmosphere rim, no Sun glow.
+    Low,
+    /// Globes within a pixel of the sphere, the atmosphere rim and the Sun's glow.
+    #[default]
+    High,
+}
+
+impl std::str::FromStr for Quality {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "low" => Ok(Self::Low),
+            "high" => Ok(Self::High),
+            _ => Err(format!("quality {text:?} is not low or high")),
+        }
+    }
 }
 
 /// Where the camera starts, so unattended captures can frame other views.
@@ -91,6 +116,10 @@ mod native {
         /// draw about a third faster with 1.
         #[arg(long, env = "GALAXY_MSAA", default_value = "4", value_parser = parse_msaa)]
         msaa: Msaa,
+        /// How much the view may cost: low (coarser globes, no atmosphere rim or
+        /// Sun glow) or high.
+        #[arg(long, env = "GALAXY_QUALITY", default_value = "high")]
+        quality: Quality,
     }
 
     fn parse_msaa(text: &str) -> Result<Msaa, String> {
@@ -120,6 +149,7 @@ mod native {
                     map: cli.map,
                 },
                 msaa: cli.msaa,
+                quality: cli.quality,
             })
         }
     }
@@ -127,14 +157,26 @@ mod native {
 
 #[cfg(target_arch = "wasm32")]
 impl LaunchOptions {
-    /// In the browser everything else comes from the login screen; the server is
-    /// the one that served the page.
+    /// In the browser the server is the one that served the page, the quality
+    /// comes from the address (`?quality=low`) and everything else from the login
+    /// screen.
     pub fn from_environment() -> Result<Self, String> {
-        let server = web_sys::window()
-            .and_then(|window| window.location().origin().ok())
+        let location = web_sys::window().map(|window| window.location());
+        let server = location
+            .as_ref()
+            .and_then(|location| location.origin().ok())
+            .unwrap_or_default();
+        let search = location
+            .and_then(|location| location.search().ok())
+            .unwrap_or_default();
+        let quality = url::form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
+            .find(|(key, _)| key == "quality")
+            .map(|(_, value)| value.parse())
+            .transpose()?
             .unwrap_or_default();
         Ok(Self {
             server,
+            quality,
             ..Self::default()
         })
     }

@@ -13,7 +13,7 @@ use galaxy_shared::physics::gravity::sphere_of_influence;
 use galaxy_shared::physics::orbit::OrbitalElements;
 use glam::DVec3;
 
-use crate::hud::{HudBlock, format_distance};
+use crate::hud::{HudRects, covers, format_distance, hud_rects};
 use crate::scene::bodies::BodySystem;
 use crate::scene::origin::{FloatingOrigin, to_render};
 use crate::scene::ships::OwnShipNow;
@@ -231,7 +231,7 @@ fn draw_orbit(
         &mut Visibility,
         &ComputedNode,
     )>,
-    hud: Query<(&ComputedNode, &UiGlobalTransform), With<HudBlock>>,
+    hud: HudRects,
     mut gizmos: Gizmos,
 ) {
     let (camera, camera_transform, projection) = camera.into_inner();
@@ -278,13 +278,7 @@ fn draw_orbit(
         .and_then(Option::as_ref)
         .map_or(0.0, |b| b.radius);
     let view = GlobalTransform::from(*camera_transform);
-    let hud_rects: Vec<Rect> = hud
-        .iter()
-        .map(|(block, transform)| {
-            let scale = block.inverse_scale_factor;
-            Rect::from_center_size(transform.translation * scale, block.size * scale)
-        })
-        .collect();
+    let hud_rects = hud_rects(&hud);
     for (apsis, mut text, mut node, mut visibility, computed) in &mut labels {
         let point = match apsis {
             ApsisLabel::Periapsis => Some(conic.periapsis),
@@ -312,12 +306,7 @@ fn draw_orbit(
                 node.left = Val::Px(corner.x);
                 node.top = Val::Px(corner.y);
                 // A label that would cover HUD text waits until the view moves on.
-                let label = Rect::from_corners(
-                    corner,
-                    corner + computed.size * computed.inverse_scale_factor,
-                );
-                let covers_hud = hud_rects.iter().any(|hud| !hud.intersect(label).is_empty());
-                visibility.set_if_neq(if covers_hud {
+                visibility.set_if_neq(if covers(&hud_rects, corner, computed) {
                     Visibility::Hidden
                 } else {
                     Visibility::Inherited

@@ -33,6 +33,7 @@ fn fleet(world: &mut World) -> Vec<IndexedShip> {
                     dominant: 3,
                     position: [0.0; 3],
                     velocity: [0.0; 3],
+                    attitude: [0, 0, 0, 32767],
                     flight: WireFlight::Flying,
                 },
             }

@@ -12,7 +12,7 @@ use crate::components::HoldMode;
 use crate::flight_plan::{BurnPhase, LandingPhase, Node, PlanCommand};
 
 /// Version of this protocol; bump on any change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 5;
+pub const PROTOCOL_VERSION: u16 = 6;
 
 /// Netcode protocol id: "GALAXY" and the version.
 pub const PROTOCOL_ID: u64 = 0x4741_4c41_5859_0000 | PROTOCOL_VERSION as u64;
@@ -374,8 +374,39 @@ pub struct OtherShip {
     pub position: [f32; 3],
     /// Velocity relative to the dominant body (m/s).
     pub velocity: [f32; 3],
+    /// Body-to-ICRF rotation, packed by [`pack_quat`].
+    pub attitude: [i16; 4],
     /// Flight state.
     pub flight: WireFlight,
+}
+
+/// Ships this close to a player's (m), and the target, come with their names: as
+/// far as the client shows name tags.
+pub const NAME_DISTANCE: f64 = 50_000.0;
+
+/// A ship's name, sent once per connection when the ship first comes near (or is
+/// the target), so states need not repeat it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShipLabel {
+    /// Network id.
+    pub id: u32,
+    /// The ship's name, at most [`MAX_NAME`] bytes.
+    pub name: String,
+}
+
+impl ShipLabel {
+    /// The label of ship `id`, its name cut to [`MAX_NAME`] bytes at a character
+    /// boundary.
+    pub fn new(id: u32, name: &str) -> Self {
+        let mut end = name.len().min(MAX_NAME);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self {
+            id,
+            name: name[..end].to_owned(),
+        }
+    }
 }
 
 /// A body's barycentric state, sent at a low rate.
@@ -526,6 +557,8 @@ pub enum ServerMessage {
     State(Box<State>),
     /// Something happened.
     Event(Event),
+    /// Names of ships the states carry (reliable: each is sent once).
+    ShipNames(Vec<ShipLabel>),
     /// Answer to an admin line.
     AdminReply {
         /// Whether the command ran.
@@ -585,10 +618,17 @@ pub fn pack_quat(q: glam::DQuat) -> [i16; 4] {
         .map(|c| (c.clamp(-1.0, 1.0) * 32767.0).round() as i16)
 }
 
-/// Unpacks a quaternion from [`pack_quat`], renormalised.
+/// Unpacks a quaternion from [`pack_quat`], renormalised (all zeros, which no
+/// rotation packs to, reads as no rotation rather than NaN).
 pub fn unpack_quat(q: [i16; 4]) -> glam::DQuat {
     let [x, y, z, w] = q.map(|c| f64::from(c) / 32767.0);
-    glam::DQuat::from_xyzw(x, y, z, w).normalize()
+    let q = glam::DQuat::from_xyzw(x, y, z, w);
+    let length = q.length();
+    if length > 0.5 {
+        q / length
+    } else {
+        glam::DQuat::IDENTITY
+    }
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use base64::Engine;
 use galaxy_shared::delta::{self, OwnMotion};
 use galaxy_shared::protocol::{
     CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, Event, MAX_CLIENT_MESSAGE,
-    MAX_SERVER_MESSAGE, ServerMessage, State, Warp, Welcome, WireControls, connection_config,
-    decode, encode,
+    MAX_SERVER_MESSAGE, OtherShip, ServerMessage, ShipLabel, State, Warp, Welcome, WireControls,
+    connection_config, decode, encode,
 };
 use renet2::RenetClient;
 use renet2_netcode::{ClientAuthentication, NativeSocket, NetcodeClientTransport};
@@ -121,6 +121,10 @@ pub struct Bot {
     pub ship_updates: u64,
     /// Ids of other ships seen in any state.
     pub ships_seen: std::collections::BTreeSet<u32>,
+    /// The newest state of each other ship seen, by id.
+    pub others: std::collections::HashMap<u32, OtherShip>,
+    /// Ship names the server sent, in order (each should come once).
+    pub ship_names: Vec<ShipLabel>,
     /// Events received, in order.
     pub events: Vec<Event>,
     /// Admin replies received, in order.
@@ -183,6 +187,8 @@ impl Bot {
             ship_updates: 0,
             states_received: 0,
             ships_seen: Default::default(),
+            others: Default::default(),
+            ship_names: Vec::new(),
             events: Vec::new(),
             admin_replies: Vec::new(),
             errors: Vec::new(),
@@ -228,6 +234,7 @@ impl Bot {
             ServerMessage::State(state) => {
                 self.states_received += 1;
                 self.ships_seen.extend(state.ships.iter().map(|s| s.id));
+                self.others.extend(state.ships.iter().map(|s| (s.id, *s)));
                 self.ship_updates += state.ships.len() as u64;
                 let wire = &state.own.motion;
                 let baseline = wire.baseline.and_then(|tick| {
@@ -252,6 +259,7 @@ impl Bot {
             }
             ServerMessage::Event(event) => self.events.push(event),
             ServerMessage::AdminReply { ok, output } => self.admin_replies.push((ok, output)),
+            ServerMessage::ShipNames(labels) => self.ship_names.extend(labels),
             ServerMessage::Pong { .. } => {}
             ServerMessage::Error { message, .. } => self.errors.push(message),
         }

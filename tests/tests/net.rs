@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use galaxy_shared::components::HoldMode;
 use galaxy_shared::flight_plan::{BurnPhase, LandingPhase, Node, PlanCommand};
 use galaxy_shared::protocol::{
-    CHANNEL_RELIABLE, ClientMessage, Event, Service, WarpReason, WireControls,
+    CHANNEL_RELIABLE, ClientMessage, Event, Service, WarpReason, WireControls, unpack_quat,
 };
 use galaxy_tests::bot::{Bot, Login, Transport};
 use galaxy_tests::hostile::{Hostile, Sent, attack};
 use galaxy_tests::server::{ServerProcess, ServerSetup, series_value};
+use glam::DVec3;
 
 const PASSWORD: &str = "correct horse battery";
 const WAIT: Duration = Duration::from_secs(15);
@@ -568,4 +569,50 @@ fn players_share_one_clock_set_by_the_warp_policy_and_are_told_why() {
         players.contains("bob") && players.contains("asks x5000"),
         "{players}"
     );
+}
+
+#[test]
+fn near_ships_carry_their_attitude_and_their_name_once() {
+    let setup = ServerSetup::new(None);
+    setup.create_admin("ada", PASSWORD);
+    let server = setup.start(&[]);
+    let login = Login::request(&server.http_url(), "ada", PASSWORD).expect("ada logs in");
+    let mut ada = Bot::connect(&login, Transport::Udp).expect("connects");
+    assert!(ada.wait_until(WAIT, |b| b.state.is_some()));
+    let mut bob = player(&server, "bob", Transport::WebSocket);
+    // The same circular orbit over the Moon, 1 km apart: well within name range.
+    for line in ["teleport ada Moon 100", "teleport bob Moon 101"] {
+        let (ok, output) = ada.admin(line, WAIT).expect("answered");
+        assert!(ok, "{line}: {output}");
+    }
+    let ada_ship = ada.welcome.as_ref().expect("welcomed").ship;
+    // Ada turns her nose to the orbit normal; Bob must see it turn.
+    let nose_of = |attitude: [i16; 4]| unpack_quat(attitude) * DVec3::Z;
+    let agree = |ada: &Bot, bob: &Bot| {
+        let (Some(own), Some(seen)) = (ada.own, bob.others.get(&ada_ship)) else {
+            return false;
+        };
+        let normal = own.position.cross(own.velocity).normalize();
+        nose_of(seen.attitude).dot(normal) > 0.999
+            && nose_of(own.attitude).dot(nose_of(seen.attitude)) > 0.999
+    };
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(40) && !agree(&ada, &bob) {
+        ada.input(0.0, WireControls::Hold(HoldMode::Normal));
+        ada.wait_until(Duration::from_millis(50), |_| false);
+        bob.pump();
+    }
+    assert!(
+        agree(&ada, &bob),
+        "bob does not see ada's nose on the orbit normal: ada's own {:?}, seen {:?}",
+        ada.own.map(|o| nose_of(o.attitude)),
+        bob.others.get(&ada_ship).map(|s| nose_of(s.attitude))
+    );
+    let named: Vec<&str> = bob
+        .ship_names
+        .iter()
+        .filter(|label| label.id == ada_ship)
+        .map(|label| label.name.as_str())
+        .collect();
+    assert_eq!(named, ["ship of ada"], "ada's name, sent once");
 }

@@ -12,15 +12,14 @@
 // browser a fresh, empty profile.
 
 import { launchChromium } from "./chromium.mjs";
+import { SOFTWARE_GL, measureFrames, registerAndConnect } from "./game.mjs";
 
 const [url, username, password, screenshot] = process.argv.slice(2);
 if (!screenshot) {
   console.error("usage: node web/tests/play.mjs URL USERNAME PASSWORD SCREENSHOT.png");
   process.exit(2);
 }
-const CONNECT_TIMEOUT_MS = 120_000;
-
-const browser = await launchChromium(["--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist"]);
+const browser = await launchChromium(SOFTWARE_GL);
 const report = { titles: [], console_errors: [], textures: [] };
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
@@ -47,40 +46,15 @@ try {
     new MutationObserver(record).observe(document, { subtree: true, childList: true, characterData: true });
     document.addEventListener("DOMContentLoaded", record);
   });
-  const waitForTitle = (title, timeout = CONNECT_TIMEOUT_MS) =>
-    page.waitForFunction((t) => document.title === t || document.title === "Galaxy — disconnected",
-      title, { timeout, polling: 50 }).then(() => page.title());
-
   navigated = Date.now();
   await page.goto(url);
-  const atLogin = await waitForTitle("Galaxy — login");
-  if (atLogin !== "Galaxy — login") throw new Error(`the page stopped: ${await message(page)}`);
-
-  // Focus the game with a click on empty space (the form sits in the middle), then
-  // fill the form from the keyboard: Username has the focus, Tab moves on.
-  await page.mouse.click(24, 24);
-  await page.keyboard.type(username, { delay: 20 });
-  await page.keyboard.press("Tab");
-  await page.keyboard.type(password, { delay: 20 });
-  await page.keyboard.press("Tab"); // Log in
-  await page.keyboard.press("Tab"); // Register
-  await page.keyboard.press("Enter");
-  const connected = await waitForTitle("Galaxy — connected");
-  if (connected !== "Galaxy — connected") throw new Error(`not connected: ${await message(page)}`);
+  await registerAndConnect(page, username, password);
 
   await page.keyboard.down("Shift");
   await page.waitForTimeout(1500);
   await page.keyboard.up("Shift");
 
-  report.frames = await page.evaluate(() => new Promise((done) => {
-    const times = [];
-    const start = performance.now();
-    const step = (now) => {
-      times.push(now);
-      if (now - start < 4000) requestAnimationFrame(step); else done(times);
-    };
-    requestAnimationFrame(step);
-  })).then(frameStats);
+  report.frames = await measureFrames(page, 4000);
   await page.screenshot({ path: screenshot });
 
   report.resized = await followsTheWindow(page);
@@ -97,20 +71,6 @@ try {
   process.exitCode = 1;
 } finally {
   await browser.close();
-}
-
-async function message(page) {
-  return page.evaluate(() => document.getElementById("message")?.textContent ?? "");
-}
-
-function frameStats(times) {
-  const intervals = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
-  const mean = intervals.reduce((a, b) => a + b, 0) / Math.max(intervals.length, 1);
-  return {
-    count: intervals.length,
-    mean_ms: mean,
-    p95_ms: intervals[Math.floor(intervals.length * 0.95)] ?? null,
-  };
 }
 
 // The canvas's drawing buffer follows a window resize and a device-pixel-ratio

@@ -11,6 +11,7 @@ use glam::DVec3;
 use super::GameClock;
 use super::globes::{self, GlobeTextures, Turning};
 use super::origin::{FloatingOrigin, WorldPosition};
+use super::sky::SkyMaterials;
 use crate::ClientSystems;
 use crate::net::{BodySample, BodySamples, Session};
 
@@ -169,9 +170,10 @@ fn spawn_bodies(
     mut textures: ResMut<GlobeTextures>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
+    mut sky: SkyMaterials,
 ) {
     commands.insert_resource(BodySystem::new(&session.0.bodies));
-    let sphere = meshes.add(Sphere::new(1.0).mesh().uv(96, 48));
+    let sphere = meshes.add(super::cube_sphere::whole_mesh());
     for body in &session.0.bodies {
         let [r, g, b] = body.color;
         let color = Color::srgb(r, g, b);
@@ -191,13 +193,24 @@ fn spawn_bodies(
             CelestialBody { id: body.id },
             WorldPosition::default(),
             Mesh3d(sphere.clone()),
-            MeshMaterial3d(materials.add(material)),
             Transform::from_scale(Vec3::splat(body.radius as f32)),
             Visibility::Hidden,
             Turning(body.rotation),
         ));
+        // An emissive map is city lights: they shine on the night side only.
+        if material.emissive_texture.is_some() {
+            entity.insert(sky.night_surface(material));
+        } else {
+            entity.insert(MeshMaterial3d(materials.add(material)));
+        }
         if is_sun {
             entity.insert(Sun);
+            if let Some(glow) = sky.sun_glow(body, &mut meshes) {
+                entity.with_child(glow);
+            }
+        }
+        if let Some(atmosphere) = sky.atmosphere(body, &mut meshes) {
+            entity.with_child(atmosphere);
         }
         if let Some(rings) =
             globes::rings(body, &assets, &mut textures, &mut meshes, &mut materials)
@@ -219,10 +232,10 @@ fn spawn_bodies(
 
 /// The body that shines.
 #[derive(Component)]
-struct Sun;
+pub(super) struct Sun;
 
 /// Illuminance (lux) at `distance` metres from the Sun.
-fn sunlight_lux(distance: f64) -> f64 {
+pub(super) fn sunlight_lux(distance: f64) -> f64 {
     SUN_LUX_AT_AU * (AU / distance.max(1.0e9)).powi(2)
 }
 

@@ -1,18 +1,14 @@
 //! How bodies look: surface maps from `assets/textures`, turned as the server's
-//! rotation models turn the bodies, Earth's city lights, and Saturn's rings.
-//!
-//! Bevy's UV sphere has its poles on ±Z and its seam at +X, with `u` growing east,
-//! so an equirectangular map (prime meridian in the middle) lies on it half a turn
-//! about the pole from the body-fixed frame (+X through the prime meridian).
-
-use std::f64::consts::PI;
+//! rotation models turn the bodies, Earth's city lights, and Saturn's rings. The
+//! globe meshes ([`super::cube_sphere`]) are built in the body-fixed frame, so a
+//! globe's rotation is its body's orientation.
 
 use bevy::asset::RenderAssetUsages;
+use bevy::image::{ImageAddressMode, ImageLoaderSettings, ImageSampler, ImageSamplerDescriptor};
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 use galaxy_shared::physics::rotation::RotationModel;
 use galaxy_shared::protocol::BodyInfo;
-use glam::DQuat;
 
 use super::GameClock;
 use super::bodies::BodySystem;
@@ -52,7 +48,16 @@ impl GlobeTextures {
     /// Starts loading `textures/<file>` (in the background: the browser fetches it
     /// after its first frame) and keeps its handle.
     fn load(&mut self, assets: &AssetServer, file: &str) -> Handle<Image> {
-        let handle = assets.load(format!("textures/{file}"));
+        // The maps wrap round in longitude: chunks across the date line run past 1.
+        let handle = assets
+            .load_builder()
+            .with_settings(|settings: &mut ImageLoaderSettings| {
+                settings.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor {
+                    address_mode_u: ImageAddressMode::Repeat,
+                    ..ImageSamplerDescriptor::linear()
+                });
+            })
+            .load(format!("textures/{file}"));
         self.0.push(handle.clone());
         handle
     }
@@ -154,10 +159,9 @@ fn annulus(inner: f32, outer: f32, segments: u32) -> Mesh {
     .with_inserted_indices(Indices::U32(indices))
 }
 
-/// ICRF orientation of a globe mesh at `game_time`: the body-fixed frame's, after
-/// the half turn that puts the map's prime meridian on the body-fixed +X.
+/// ICRF orientation of a globe mesh at `game_time`: the body-fixed frame's.
 pub(crate) fn globe_rotation(model: &RotationModel, game_time: f64) -> Quat {
-    (model.orientation(game_time) * DQuat::from_rotation_z(PI)).as_quat()
+    model.orientation(game_time).as_quat()
 }
 
 fn turn_bodies(clock: Res<GameClock>, mut globes: Query<(&Turning, &mut Transform)>) {
@@ -185,7 +189,7 @@ mod tests {
         serde_json::from_value(earth["rotation"].clone()).expect("Earth has a rotation model")
     }
 
-    /// Where the map point at (`u`, `v`) sits on Bevy's own unit UV sphere.
+    /// Where the map point at (`u`, `v`) sits on the globe mesh (any `u` at a pole).
     fn map_point(mesh: &Mesh, u: f32, v: f32) -> Vec3 {
         let Some(VertexAttributeValues::Float32x2(uvs)) = mesh.attribute(Mesh::ATTRIBUTE_UV_0)
         else {
@@ -198,14 +202,14 @@ mod tests {
         };
         let at = uvs
             .iter()
-            .position(|uv| (uv[0] - u).abs() < 1e-6 && (uv[1] - v).abs() < 1e-6)
+            .position(|uv| (v == 0.0 || (uv[0] - u).abs() < 1e-6) && (uv[1] - v).abs() < 1e-6)
             .expect("a vertex there");
         Vec3::from(positions[at])
     }
 
     #[test]
     fn the_map_lies_on_the_globe_where_the_rotation_model_puts_the_surface() {
-        let sphere = Sphere::new(1.0).mesh().uv(96, 48);
+        let sphere = super::super::cube_sphere::whole_mesh();
         let model = earth();
         for t in [0.0, 3.7e7, -1.2e8] {
             let rotation = globe_rotation(&model, t).as_dquat();
@@ -235,7 +239,7 @@ mod tests {
             let (ra, dec) = (280.5f64.to_radians(), (-23.0f64).to_radians());
             DVec3::new(dec.cos() * ra.cos(), dec.cos() * ra.sin(), dec.sin())
         };
-        let sphere = Sphere::new(1.0).mesh().uv(96, 48);
+        let sphere = super::super::cube_sphere::whole_mesh();
         let greenwich =
             globe_rotation(&earth(), 0.0).as_dquat() * map_point(&sphere, 0.5, 0.5).as_dvec3();
         let angle = greenwich.angle_between(sun).to_degrees();

@@ -2,9 +2,12 @@
 //! and drawn around a floating origin at the own ship.
 
 pub(crate) mod bodies;
+mod cube_sphere;
 pub(crate) mod globes;
+pub(crate) mod lod;
 pub(crate) mod origin;
 pub(crate) mod ships;
+pub(crate) mod sky;
 mod stars;
 
 use bevy::prelude::*;
@@ -24,7 +27,9 @@ pub(super) fn plugin(app: &mut App) {
         origin::plugin,
         bodies::plugin,
         globes::plugin,
+        lod::plugin,
         ships::plugin,
+        sky::plugin,
         stars::plugin,
     ));
 }

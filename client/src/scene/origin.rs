@@ -26,7 +26,7 @@ pub(crate) fn to_render(position: DVec3, origin: DVec3) -> Vec3 {
     (position - origin).as_vec3()
 }
 
-fn place_in_render_space(
+pub(super) fn place_in_render_space(
     origin: Res<FloatingOrigin>,
     mut entities: Query<(&WorldPosition, &mut Transform)>,
 ) {

@@ -16,7 +16,8 @@ use crate::options::LaunchOptions;
 use crate::{ClientSystems, Screen};
 
 pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<OwnShipNow>();
+    app.init_resource::<OwnShipNow>()
+        .init_resource::<OtherShipLooks>();
     app.add_systems(OnEnter(Screen::Flight), spawn_own_ship);
     app.add_systems(
         Update,
@@ -45,6 +46,49 @@ struct Flame;
 pub(crate) struct OtherShipModel {
     /// Network id.
     pub id: u32,
+}
+
+/// How other ships look: one mesh, nose along body +Z, and a material for ships
+/// that fly or sit landed and one for wrecks.
+#[derive(Resource, Clone, Debug)]
+struct OtherShipLooks {
+    mesh: Handle<Mesh>,
+    intact: Handle<StandardMaterial>,
+    wreck: Handle<StandardMaterial>,
+}
+
+impl FromWorld for OtherShipLooks {
+    fn from_world(world: &mut World) -> Self {
+        let mesh = Cone::new(2.0, 8.0)
+            .mesh()
+            .resolution(8)
+            .build()
+            .rotated_by(Quat::from_rotation_x(std::f32::consts::FRAC_PI_2));
+        let mesh = world.resource_mut::<Assets<Mesh>>().add(mesh);
+        let mut materials = world.resource_mut::<Assets<StandardMaterial>>();
+        Self {
+            mesh,
+            intact: materials.add(StandardMaterial {
+                base_color: Color::srgb(1.0, 0.55, 0.2),
+                perceptual_roughness: 0.5,
+                ..default()
+            }),
+            wreck: materials.add(StandardMaterial {
+                base_color: Color::srgb(0.12, 0.1, 0.09),
+                perceptual_roughness: 1.0,
+                ..default()
+            }),
+        }
+    }
+}
+
+impl OtherShipLooks {
+    fn material(&self, flight: WireFlight) -> &Handle<StandardMaterial> {
+        match flight {
+            WireFlight::Destroyed => &self.wreck,
+            WireFlight::Flying | WireFlight::Landed => &self.intact,
+        }
+    }
 }
 
 /// The own ship as drawn this frame: what the camera, orbit line and HUD use.
@@ -201,31 +245,36 @@ fn extrapolate_own_ship(
     }
 }
 
-/// Spawns, moves and retires the other ships' models.
+/// Spawns, moves, turns and retires the other ships' models; a ship the server
+/// says is destroyed looks a wreck from that frame on.
 fn extrapolate_other_ships(
     mut commands: Commands,
     clock: Res<GameClock>,
     bodies: Res<BodySystem>,
+    looks: Res<OtherShipLooks>,
     mut samples: ResMut<ShipSamples>,
-    mut models: Query<(Entity, &OtherShipModel, &mut WorldPosition, &mut Visibility)>,
-    mut look: Local<
-        Option<(
-            Handle<Mesh>,
-            Handle<StandardMaterial>,
-            Handle<StandardMaterial>,
-        )>,
-    >,
-    mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut models: Query<(
+        Entity,
+        &OtherShipModel,
+        &mut WorldPosition,
+        &mut Transform,
+        &mut Visibility,
+        &mut MeshMaterial3d<StandardMaterial>,
+    )>,
 ) {
     samples.0.retain(|_, s| s.received.elapsed() < SHIP_TIMEOUT);
     let mut seen = std::collections::HashSet::new();
-    for (entity, model, mut position, mut visibility) in &mut models {
+    for (entity, model, mut position, mut transform, mut visibility, mut material) in &mut models {
         let Some(sample) = samples.0.get(&model.id) else {
             commands.entity(entity).despawn();
             continue;
         };
         seen.insert(model.id);
+        transform.rotation = unpack_quat(sample.ship.attitude).as_quat();
+        let look = looks.material(sample.ship.flight);
+        if material.0 != *look {
+            material.0 = look.clone();
+        }
         match ship_position(sample, &bodies, clock.now) {
             Some(p) => {
                 position.0 = p;
@@ -236,36 +285,17 @@ fn extrapolate_other_ships(
             }
         }
     }
-    let (mesh, flying, wreck) = look.get_or_insert_with(|| {
-        (
-            meshes.add(Cone::new(2.0, 8.0).mesh().resolution(8)),
-            materials.add(StandardMaterial {
-                base_color: Color::srgb(1.0, 0.55, 0.2),
-                perceptual_roughness: 0.5,
-                ..default()
-            }),
-            materials.add(StandardMaterial {
-                base_color: Color::srgb(0.3, 0.3, 0.3),
-                ..default()
-            }),
-        )
-    });
     for (id, sample) in &samples.0 {
         if seen.contains(id) {
             continue;
         }
-        let material = if sample.ship.flight == WireFlight::Destroyed {
-            wreck.clone()
-        } else {
-            flying.clone()
-        };
         commands.spawn((
             Name::new(format!("Ship {id}")),
             OtherShipModel { id: *id },
             WorldPosition(ship_position(sample, &bodies, clock.now).unwrap_or_default()),
-            Mesh3d(mesh.clone()),
-            MeshMaterial3d(material),
-            Transform::default(),
+            Mesh3d(looks.mesh.clone()),
+            MeshMaterial3d(looks.material(sample.ship.flight).clone()),
+            Transform::from_rotation(unpack_quat(sample.ship.attitude).as_quat()),
             Visibility::Hidden,
         ));
     }
@@ -308,6 +338,7 @@ fn feed_bench_ships(
             dominant: motion.dominant,
             position: (motion.position + offset).as_vec3().to_array(),
             velocity: motion.velocity.as_vec3().to_array(),
+            attitude: motion.attitude,
             flight: WireFlight::Flying,
         };
         samples.0.insert(
@@ -334,4 +365,99 @@ fn bench_offset(i: usize) -> [f64; 3] {
         // The camera looks about 20° down past the ship.
         (k * golden_angle).sin() * radius * 0.6 - 0.3 * ahead,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use galaxy_shared::protocol::{BodyInfo, pack_quat};
+    use glam::DQuat;
+
+    use super::*;
+    use crate::net::BodySample;
+
+    fn moon_system() -> BodySystem {
+        let mut system = BodySystem::new(&[BodyInfo {
+            id: 0,
+            name: "Moon".into(),
+            parent: None,
+            gm: 4.904_869_5e12,
+            radius: 1.737_4e6,
+            color: [0.5; 3],
+            rotation: Default::default(),
+            oblateness: None,
+        }]);
+        system.absorb(
+            0,
+            &BodySample {
+                game_time: 0.0,
+                position: DVec3::ZERO,
+                velocity: DVec3::ZERO,
+            },
+        );
+        system
+    }
+
+    fn sample(flight: WireFlight, attitude: DQuat) -> ShipSample {
+        ShipSample {
+            ship: OtherShip {
+                id: 7,
+                dominant: 0,
+                position: [1.8e6, 0.0, 0.0],
+                velocity: [0.0, 1_600.0, 0.0],
+                attitude: pack_quat(attitude),
+                flight,
+            },
+            game_time: 0.0,
+            received: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn other_ships_turn_as_told_and_a_destroyed_one_is_a_wreck_in_the_next_frame() {
+        let mut app = App::new();
+        app.init_resource::<Assets<Mesh>>()
+            .init_resource::<Assets<StandardMaterial>>()
+            .init_resource::<OtherShipLooks>()
+            .init_resource::<ShipSamples>()
+            .insert_resource(GameClock {
+                now: 0.0,
+                live: true,
+            })
+            .insert_resource(moon_system())
+            .add_systems(Update, extrapolate_other_ships);
+        let pitched = DQuat::from_rotation_x(0.7);
+        let turned = DQuat::from_rotation_y(-1.2);
+        let put = |app: &mut App, flight, attitude| {
+            app.world_mut()
+                .resource_mut::<ShipSamples>()
+                .0
+                .insert(7, sample(flight, attitude));
+        };
+        put(&mut app, WireFlight::Flying, pitched);
+        app.update();
+        put(&mut app, WireFlight::Flying, turned);
+        app.update();
+        let looks = app.world().resource::<OtherShipLooks>().clone();
+        let model = |app: &mut App| {
+            let mut query = app.world_mut().query::<(
+                &OtherShipModel,
+                &Transform,
+                &MeshMaterial3d<StandardMaterial>,
+            )>();
+            let (model, transform, material) = query.single(app.world()).expect("one other ship");
+            (model.id, transform.rotation, material.0.clone())
+        };
+        let (id, rotation, material) = model(&mut app);
+        assert_eq!(id, 7);
+        let nose = rotation * Vec3::Z;
+        assert!(
+            nose.distance(turned.as_quat() * Vec3::Z) < 1e-3,
+            "the nose follows the newest attitude: {nose}"
+        );
+        assert_eq!(material, looks.intact);
+
+        put(&mut app, WireFlight::Destroyed, turned);
+        app.update();
+        assert_eq!(model(&mut app).2, looks.wreck, "destroyed: a wreck at once");
+    }
 }

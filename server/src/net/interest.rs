@@ -129,6 +129,7 @@ mod tests {
                 dominant: 3,
                 position: [0.0; 3],
                 velocity: [0.0; 3],
+                attitude: [0, 0, 0, 32767],
                 flight: WireFlight::Flying,
             },
         }

@@ -14,8 +14,8 @@ use galaxy_shared::flight_plan::{Burn, FlightPlan, LandingPhase};
 use galaxy_shared::protocol::{
     BodyInfo, CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, ClientMessage, CodecError, ErrorCode, Event,
     MAX_CLIENT_MESSAGE, MAX_SERVER_MESSAGE, MIN_WARP_REQUEST, PROTOCOL_VERSION,
-    RELIABLE_CHANNEL_MEMORY, Role, ServerMessage, Service, ShipInfo, TokenUserData, Warp,
-    WarpReason, Welcome, WireControls, WireTarget, decode, encode,
+    RELIABLE_CHANNEL_MEMORY, Role, ServerMessage, Service, ShipInfo, ShipLabel, TokenUserData,
+    Warp, WarpReason, Welcome, WireControls, WireTarget, decode, encode,
 };
 use glam::DVec3;
 use metrics::{counter, gauge};
@@ -80,7 +80,28 @@ pub struct Session {
     told_target: Option<Option<WireTarget>>,
     /// The landing autopilot's phase last told (`None`: not yet told).
     told_landing: Option<Option<LandingPhase>>,
+    /// Ships whose name this client was sent, by network id: a reused id on
+    /// another entity is named again.
+    named: HashMap<u32, Entity>,
 }
+
+impl Session {
+    /// The label for ship `id` (`entity`) unless this client already has it.
+    pub fn label_once(&mut self, id: u32, entity: Entity, name: &str) -> Option<ShipLabel> {
+        if self.named.get(&id) == Some(&entity) {
+            return None;
+        }
+        if self.named.len() >= NAMED_MEMORY {
+            self.named.clear();
+        }
+        self.named.insert(id, entity);
+        Some(ShipLabel::new(id, name))
+    }
+}
+
+/// Most ships a session remembers naming; past it the memory starts afresh (the
+/// names are sent again as the ships come near).
+const NAMED_MEMORY: usize = 4_096;
 
 /// Longest wait between telling a client why it is cut off and disconnecting it,
 /// if it has not acknowledged the reason before (s).
@@ -268,6 +289,7 @@ pub(super) fn handle_connections(
                         told_plan: false,
                         told_target: None,
                         told_landing: None,
+                        named: HashMap::new(),
                     },
                 );
             }

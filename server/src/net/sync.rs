@@ -26,9 +26,9 @@ use galaxy_shared::delta::{self, OwnMotion};
 use galaxy_shared::physics::gravity::dominant_body;
 use galaxy_shared::physics::rotation::surface_fix;
 use galaxy_shared::protocol::{
-    BodyState, CHANNEL_UNRELIABLE, MAX_SERVER_MESSAGE, OtherShip, OwnShip, SURFACE_EVERY,
-    ServerMessage, State, WireControls, WireFlight, WireSurface, encode, pack_fuel, pack_quat,
-    pack_rates,
+    BodyState, CHANNEL_RELIABLE, CHANNEL_UNRELIABLE, MAX_SERVER_MESSAGE, NAME_DISTANCE, OtherShip,
+    OwnShip, SURFACE_EVERY, ServerMessage, State, WireControls, WireFlight, WireSurface, encode,
+    pack_fuel, pack_quat, pack_rates,
 };
 use glam::DVec3;
 use metrics::histogram;
@@ -37,6 +37,7 @@ use super::interest::{IndexedShip, ShipIndex};
 use super::session::{Sessions, send};
 use crate::config::{Config, ShipSpec};
 use crate::ephemeris::Bodies;
+use crate::ships::ShipName;
 use crate::ships::target::Target;
 use crate::telemetry;
 use crate::tick::SimClock;
@@ -59,6 +60,8 @@ const FAR_VISIT_CAP: f32 = 0.25 * (FAR_SHIP_WEIGHT + NEAR_SHIP_WEIGHT);
 /// Priority gained per second by the dominant body and by every other body.
 const DOMINANT_BODY_WEIGHT: f32 = 2.0;
 const BODY_WEIGHT: f32 = 0.1;
+/// Most names in one send, so a crowd arriving at once is named over a few sends.
+const NAMES_PER_SEND: usize = 16;
 
 type OwnShipQuery = (
     &'static Position,
@@ -78,7 +81,8 @@ const TARGET_WEIGHT: f32 = 1_000.0;
 
 /// Something that may ride along in a state message.
 enum Candidate {
-    Ship(OtherShip),
+    /// A ship, and whether its name goes with it.
+    Ship(OtherShip, bool),
     Body(BodyState),
 }
 
@@ -95,7 +99,8 @@ pub(super) fn send_states(
     mut sessions: ResMut<Sessions>,
     mut server: ResMut<RenetServer>,
     own_ships: Query<OwnShipQuery, With<Ship>>,
-    others: Query<(Entity, &Position, &Velocity, &FlightState), With<Ship>>,
+    others: Query<(Entity, &Position, &Velocity, &Attitude, &FlightState), With<Ship>>,
+    names: Query<&ShipName>,
 ) {
     let period = 1.0 / config.net.state_rate_hz;
     let timer =
@@ -112,13 +117,13 @@ pub(super) fn send_states(
         |position: DVec3| dominant_body(position, &bodies.state.positions, &bodies.soi);
     if !sessions.0.is_empty() {
         index.rebuild(
-            others
-                .iter()
-                .map(|(entity, position, velocity, flight)| IndexedShip {
+            others.iter().map(
+                |(entity, position, velocity, attitude, flight)| IndexedShip {
                     entity,
                     position: position.0,
-                    wire: other_ship(&bodies, entity, position.0, velocity.0, flight),
-                }),
+                    wire: other_ship(&bodies, entity, position.0, velocity.0, attitude, flight),
+                },
+            ),
         );
     }
     let far_gain = (FAR_SHIP_WEIGHT * period as f32 * index.revisit_sends()).min(FAR_VISIT_CAP);
@@ -202,10 +207,10 @@ pub(super) fn send_states(
             Some(Target::Ship(ship)) => others.get(*ship).ok(),
             _ => None,
         };
-        if let Some((entity, p, v, f)) = targeted {
-            let wire = other_ship(&bodies, entity, p.0, v.0, f);
+        if let Some((entity, p, v, a, f)) = targeted {
+            let wire = other_ship(&bodies, entity, p.0, v.0, a, f);
             let priority = accumulate(entity, TARGET_WEIGHT * period as f32);
-            candidates.push((priority, entity, Candidate::Ship(wire)));
+            candidates.push((priority, entity, Candidate::Ship(wire, true)));
         }
         let target_entity = targeted.map(|(entity, ..)| entity);
         index.near(position.0, session.ship, &mut near);
@@ -218,7 +223,8 @@ pub(super) fn send_states(
             let closeness = (NEAR_DISTANCE / (distance + NEAR_DISTANCE)) as f32;
             let weight = FAR_SHIP_WEIGHT + NEAR_SHIP_WEIGHT * closeness;
             let priority = accumulate(ship.entity, weight * period as f32);
-            candidates.push((priority, ship.entity, Candidate::Ship(ship.wire)));
+            let named = distance < NAME_DISTANCE;
+            candidates.push((priority, ship.entity, Candidate::Ship(ship.wire, named)));
         }
         for i in index.sample(&mut session.far_cursor) {
             let ship = index.get(i);
@@ -229,7 +235,7 @@ pub(super) fn send_states(
                 continue;
             }
             let priority = accumulate(ship.entity, far_gain);
-            candidates.push((priority, ship.entity, Candidate::Ship(ship.wire)));
+            candidates.push((priority, ship.entity, Candidate::Ship(ship.wire, false)));
         }
         for (entity, body) in &body_entities {
             let weight = if body.index == d {
@@ -248,10 +254,10 @@ pub(super) fn send_states(
             ));
         }
         candidates.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+        let mut labels = Vec::new();
         for (_, entity, candidate) in candidates {
             let size = match &candidate {
-                // id (varint), dominant, 6 × f32, flight.
-                Candidate::Ship(ship) => varint_len(ship.id) + 26,
+                Candidate::Ship(ship, _) => ship_wire_len(ship),
                 // id, 6 × f64.
                 Candidate::Body(_) => 49,
             };
@@ -261,7 +267,16 @@ pub(super) fn send_states(
             session.credit -= size as f64;
             session.priorities.insert(entity, 0.0);
             match candidate {
-                Candidate::Ship(ship) => state.ships.push(ship),
+                Candidate::Ship(ship, named) => {
+                    if named && labels.len() < NAMES_PER_SEND {
+                        let label = names
+                            .get(entity)
+                            .ok()
+                            .and_then(|name| session.label_once(ship.id, entity, &name.0));
+                        labels.extend(label);
+                    }
+                    state.ships.push(ship);
+                }
                 Candidate::Body(body) => state.bodies.push(body),
             }
         }
@@ -271,6 +286,11 @@ pub(super) fn send_states(
             CHANNEL_UNRELIABLE,
             &ServerMessage::State(Box::new(state)),
         );
+        if !labels.is_empty() {
+            let message = ServerMessage::ShipNames(labels);
+            session.credit -= TRANSPORT_OVERHEAD + encoded_len(&message) as f64;
+            send(&mut server, client, CHANNEL_RELIABLE, &message);
+        }
     }
     histogram!(telemetry::SYNC_DURATION).record(started.elapsed().as_secs_f64());
 }
@@ -281,6 +301,7 @@ fn other_ship(
     entity: Entity,
     position: DVec3,
     velocity: DVec3,
+    attitude: &Attitude,
     flight: &FlightState,
 ) -> OtherShip {
     let d = dominant_body(position, &bodies.state.positions, &bodies.soi);
@@ -289,6 +310,7 @@ fn other_ship(
         dominant: d as u8,
         position: relative(position - bodies.state.positions[d]),
         velocity: relative(velocity - bodies.state.velocities[d]),
+        attitude: pack_quat(attitude.0),
         flight: wire_flight(flight),
     }
 }
@@ -325,6 +347,19 @@ fn wire_flight(flight: &FlightState) -> WireFlight {
 /// Bytes postcard uses for `value` as a varint.
 fn varint_len(value: u32) -> usize {
     (32 - value.leading_zeros() as usize).div_ceil(7).max(1)
+}
+
+/// Bytes postcard uses for `ship`: id and attitude as (zigzag) varints, dominant,
+/// 6 × f32, flight.
+pub fn ship_wire_len(ship: &OtherShip) -> usize {
+    let zigzag = |c: i16| ((c << 1) ^ (c >> 15)) as u16 as u32;
+    varint_len(ship.id)
+        + ship
+            .attitude
+            .iter()
+            .map(|&c| varint_len(zigzag(c)))
+            .sum::<usize>()
+        + 26
 }
 
 fn encoded_len<T: serde::Serialize>(value: &T) -> usize {

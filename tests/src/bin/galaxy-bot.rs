@@ -1,5 +1,6 @@
 //! `galaxy-bot`: a headless player. Registers (if needed), logs in, connects over
-//! UDP or WebSocket, flies a scripted burn and prints what it saw as JSON.
+//! UDP or WebSocket, runs admin lines, flies a scripted burn or lets the landing
+//! autopilot set it down, and prints what it saw as JSON.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use galaxy_shared::components::HoldMode;
 use galaxy_shared::flight_plan::{NODE_USAGE, Node, NodeLine, PlanCommand};
-use galaxy_shared::protocol::{ClientMessage, WireControls, unpack_fuel};
+use galaxy_shared::protocol::{ClientMessage, Event, WireControls, unpack_fuel};
 use galaxy_tests::bot::{Bot, Login, Transport};
 
 /// A scripted headless Galaxy client.
@@ -36,6 +37,16 @@ struct Args {
     /// `--node "+10m prograde 120"`.
     #[arg(long)]
     node: Vec<String>,
+    /// Run an admin line first (repeatable; the account must be an admin):
+    /// `--admin "teleport ada Moon 30"`.
+    #[arg(long)]
+    admin: Vec<String>,
+    /// Ask for this warp (game seconds per real second).
+    #[arg(long)]
+    warp: Option<f64>,
+    /// Let the landing autopilot set the ship down, and stop once it is down.
+    #[arg(long)]
+    land: bool,
 }
 
 fn main() -> ExitCode {
@@ -67,6 +78,25 @@ fn main() -> ExitCode {
         eprintln!("galaxy-bot: no state within 10 s");
         return ExitCode::from(1);
     }
+    for line in &args.admin {
+        match bot.admin(line, Duration::from_secs(10)) {
+            Some((true, _)) => {}
+            Some((false, output)) => {
+                eprintln!("galaxy-bot: admin line {line:?} refused: {output}");
+                return ExitCode::from(1);
+            }
+            None => {
+                eprintln!("galaxy-bot: no answer to admin line {line:?}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    if let Some(factor) = args.warp {
+        bot.send(&ClientMessage::Warp { factor });
+    }
+    if args.land {
+        bot.send(&ClientMessage::Plan(PlanCommand::Land));
+    }
     let now = bot.state.as_ref().map_or(0.0, |s| s.game_time);
     for line in &args.node {
         match NodeLine::parse(&format!("node add {line}")) {
@@ -86,7 +116,19 @@ fn main() -> ExitCode {
     }
     let started = Instant::now();
     let first_speed = speed(&bot);
+    let down = |b: &Bot| {
+        b.events
+            .iter()
+            .any(|e| matches!(e, Event::Landed(_) | Event::Destroyed(_)))
+    };
     while started.elapsed().as_secs_f64() < args.seconds && !bot.is_disconnected() {
+        if args.land {
+            // The autopilot flies; an input would take the ship back from it.
+            if bot.wait_until(Duration::from_millis(50), down) {
+                break;
+            }
+            continue;
+        }
         bot.input(args.throttle, WireControls::Hold(HoldMode::Prograde));
         bot.wait_until(Duration::from_millis(50), |_| false);
     }
