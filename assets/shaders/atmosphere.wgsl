@@ -30,9 +30,9 @@ struct Air {
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> air: Air;
 
 // Single scattering alone leaves the limb dimmer than photographs from orbit show:
-// light scattered more than once, and off the lit ground below, adds about twice as
-// much again.
-const GAIN: f32 = 3.0;
+// light scattered more than once, and off the lit ground below, adds about half as
+// much again (at 3, as much again twice over, the ground in low orbit washed out).
+const GAIN: f32 = 1.5;
 
 // Largest exponent taken: a sun ray through the body is dark long before it.
 const MAX_EXPONENT: f32 = 60.0;

@@ -155,7 +155,10 @@ fn choose_chunks(
         Option<&Mesh3d>,
         Option<&mut Chunked>,
     )>,
-    mut chunks: Query<(&mut WorldPosition, &mut Transform), (With<Chunk>, Without<CelestialBody>)>,
+    mut chunks: Query<
+        (&mut WorldPosition, &mut Transform),
+        (With<Chunk>, Without<CelestialBody>, Without<Camera3d>),
+    >,
     mut meshes: ResMut<Assets<Mesh>>,
 ) {
     *frame += 1;
