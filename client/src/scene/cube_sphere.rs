@@ -222,6 +222,17 @@ fn build(key: ChunkKey, place: impl Fn(DVec3) -> DVec3) -> Mesh {
         }
     }
     let uvs: Vec<[f32; 2]> = uvs.iter().map(|uv| uv.map(|c| c as f32)).collect();
+    triangle_mesh(positions, normals, uvs, indices)
+}
+
+/// A triangle list with positions, normals and texture coordinates, as both the
+/// globes and Saturn's rings are built.
+pub(crate) fn triangle_mesh(
+    positions: Vec<[f32; 3]>,
+    normals: Vec<[f32; 3]>,
+    uvs: Vec<[f32; 2]>,
+    indices: Vec<u32>,
+) -> Mesh {
     Mesh::new(
         PrimitiveTopology::TriangleList,
         RenderAssetUsages::RENDER_WORLD,

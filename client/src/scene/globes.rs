@@ -3,9 +3,7 @@
 //! globe meshes ([`super::cube_sphere`]) are built in the body-fixed frame, so a
 //! globe's rotation is its body's orientation.
 
-use bevy::asset::RenderAssetUsages;
 use bevy::image::{ImageAddressMode, ImageLoaderSettings, ImageSampler, ImageSamplerDescriptor};
-use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 use galaxy_shared::physics::rotation::RotationModel;
 use galaxy_shared::protocol::BodyInfo;
@@ -149,14 +147,7 @@ fn annulus(inner: f32, outer: f32, segments: u32) -> Mesh {
         })
         .collect();
     let normals = vec![[0.0, 0.0, 1.0]; positions.len()];
-    Mesh::new(
-        PrimitiveTopology::TriangleList,
-        RenderAssetUsages::RENDER_WORLD,
-    )
-    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
-    .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
-    .with_inserted_indices(Indices::U32(indices))
+    super::cube_sphere::triangle_mesh(positions, normals, uvs, indices)
 }
 
 /// ICRF orientation of a globe mesh at `game_time`: the body-fixed frame's.
@@ -172,7 +163,7 @@ fn turn_bodies(clock: Res<GameClock>, mut globes: Query<(&Turning, &mut Transfor
 
 #[cfg(test)]
 mod tests {
-    use bevy::mesh::VertexAttributeValues;
+    use bevy::mesh::{Indices, VertexAttributeValues};
     use glam::DVec3;
 
     use super::*;
