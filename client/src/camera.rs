@@ -88,6 +88,16 @@ fn spawn_camera(mut commands: Commands, options: Res<LaunchOptions>) {
     };
     commands.spawn((
         Name::new("Camera"),
+        lens(&options),
+        orbit,
+        DespawnOnExit(Screen::Flight),
+    ));
+}
+
+/// The flight camera's lens: projection, exposure and anti-aliasing (which shader
+/// variants the scene needs depends on them).
+pub(crate) fn lens(options: &LaunchOptions) -> impl Bundle {
+    (
         Camera3d::default(),
         Projection::Perspective(PerspectiveProjection {
             fov: 50f32.to_radians(),
@@ -98,9 +108,7 @@ fn spawn_camera(mut commands: Commands, options: Res<LaunchOptions>) {
         }),
         Exposure::SUNLIGHT,
         options.msaa,
-        orbit,
-        DespawnOnExit(Screen::Flight),
-    ));
+    )
 }
 
 fn toggle_map_view(keys: Res<ButtonInput<KeyCode>>, mut camera: Single<&mut OrbitCamera>) {

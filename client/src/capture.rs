@@ -209,14 +209,7 @@ fn take_screenshot(
         .iter()
         .filter(|texture| assets.is_loaded(texture.id()))
         .count();
-    let ids = textures
-        .0
-        .iter()
-        .map(|texture| texture.id().untyped())
-        .chain(shaders.0.iter().map(|shader| shader.id().untyped()));
-    let settled = ids
-        .into_iter()
-        .all(|id| assets.is_loaded(id) || assets.load_state(id).is_failed());
+    let settled = crate::scene::looks_loaded(&textures, &shaders, &assets);
     let waited = live_since.elapsed().as_secs_f32() > BODY_GRACE_S;
     let bench_pending = options.bench_ships.is_some() && !capture.bench_done;
     if capture.live_frames < LIVE_FRAMES || !(all_known && settled || waited) || bench_pending {

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::Screen;
 use crate::options::LaunchOptions;
+use crate::warmup::Warmup;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<LoginForm>();
@@ -21,11 +22,17 @@ pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         Update,
         (
-            focus_clicked_fields,
-            type_into_fields,
-            press_buttons,
-            start_scripted_login,
+            // Once logged in, the form only waits for the warm-up.
+            (
+                focus_clicked_fields,
+                type_into_fields,
+                press_buttons,
+                start_scripted_login,
+            )
+                .chain()
+                .run_if(not(resource_exists::<LoggedIn>)),
             finish_login,
+            enter_flight,
             show_form,
         )
             .chain()
@@ -341,7 +348,6 @@ fn finish_login(
     mut commands: Commands,
     pending: Option<ResMut<PendingLogin>>,
     mut form: ResMut<LoginForm>,
-    mut next: ResMut<NextState<Screen>>,
     options: Res<LaunchOptions>,
     mut exit: MessageWriter<AppExit>,
 ) {
@@ -356,7 +362,7 @@ fn finish_login(
         Ok(logged_in) => {
             info!("logged in as {} ({})", logged_in.name, logged_in.role);
             commands.insert_resource(logged_in);
-            next.set(Screen::Flight);
+            form.status = "preparing the graphics...".into();
         }
         Err(message) => {
             warn!("login failed: {message}");
@@ -366,6 +372,18 @@ fn finish_login(
             }
             form.status = message;
         }
+    }
+}
+
+/// Goes on to the flight once logged in and the shaders are warm (see
+/// [`crate::warmup`]).
+fn enter_flight(
+    logged_in: Option<Res<LoggedIn>>,
+    warmup: Res<Warmup>,
+    mut next: ResMut<NextState<Screen>>,
+) {
+    if logged_in.is_some() && warmup.ready {
+        next.set(Screen::Flight);
     }
 }
 

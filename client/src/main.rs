@@ -26,6 +26,7 @@ mod scene;
 mod tags;
 mod target;
 mod transfer;
+mod warmup;
 mod warp;
 
 use bevy::asset::{AssetMetaCheck, AssetPlugin};
@@ -150,7 +151,12 @@ fn plugin(app: &mut App) {
         prediction::plugin,
         target::plugin,
     ));
-    app.add_plugins((transfer::plugin, tags::plugin, navball::plugin));
+    app.add_plugins((
+        transfer::plugin,
+        tags::plugin,
+        navball::plugin,
+        warmup::plugin,
+    ));
     #[cfg(target_arch = "wasm32")]
     app.add_plugins(canvas::plugin);
 }

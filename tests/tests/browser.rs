@@ -23,6 +23,9 @@ const PASSWORD: &str = "correct horse battery";
 const WAIT: Duration = Duration::from_secs(15);
 /// Download, compile, SwiftShader's first pipelines, login and the first state.
 const PLAY_TIMEOUT: Duration = Duration::from_secs(240);
+/// Longest a frame may take once the page is online: half the server's timeout for a
+/// silent client (`net.client_timeout_s`, 15 s).
+const LONGEST_ONLINE_FRAME_MS: f64 = 7_500.0;
 
 /// The built client, or a failure that says how to build it.
 fn dist() -> PathBuf {
@@ -117,6 +120,25 @@ fn a_player_logs_in_and_flies_in_headless_chromium_beside_a_native_bot() {
             "{texture} arrived before the first frame ({login_ms} ms)"
         );
     }
+
+    // The shader warm-up drew Earth's look behind the login screen, so its maps were
+    // in before the game went online, and once online no frame comes near the
+    // server's timeout.
+    let earth_ms = textures
+        .iter()
+        .find(|t| t["path"] == "/assets/textures/earth.png")
+        .and_then(|t| t["ms"].as_f64());
+    assert!(
+        earth_ms.is_some_and(|ms| ms < connecting_ms),
+        "Earth's map arrived at {earth_ms:?} ms, connecting at {connecting_ms} ms"
+    );
+    let longest = report["longest_online_frame_ms"]
+        .as_f64()
+        .unwrap_or(f64::INFINITY);
+    assert!(
+        longest < LONGEST_ONLINE_FRAME_MS,
+        "a frame of {longest:.0} ms while connected (the server drops a client silent for 15 s)"
+    );
 
     // Shift in the browser moved the throttle of the browser player's ship.
     let (ok, players) = watcher.admin("players", WAIT).expect("players answers");

@@ -45,6 +45,19 @@ try {
     };
     new MutationObserver(record).observe(document, { subtree: true, childList: true, characterData: true });
     document.addEventListener("DOMContentLoaded", record);
+    // The longest the page went without a frame once it was connecting: while a
+    // frame runs nothing reaches the server, which drops a client silent for 15 s.
+    window.__longest_online_frame = 0;
+    let last = performance.now();
+    const online = ["Galaxy — connecting", "Galaxy — connected"];
+    const frame = (now) => {
+      if (online.includes(document.title)) {
+        window.__longest_online_frame = Math.max(window.__longest_online_frame, now - last);
+      }
+      last = now;
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
   });
   navigated = Date.now();
   await page.goto(url);
@@ -59,6 +72,7 @@ try {
 
   report.resized = await followsTheWindow(page);
   report.titles = await page.evaluate(() => window.__titles);
+  report.longest_online_frame_ms = await page.evaluate(() => window.__longest_online_frame);
   report.ships_in_view = Number(await page.evaluate(() => document.body.dataset.ships || 0));
   report.ok = true;
   console.log(JSON.stringify(report));

@@ -2,6 +2,7 @@
 //! light; how each looks is [`super::globes`]), moved between the server's
 //! infrequent body states by the same N-body integrator the server uses.
 
+use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use galaxy_shared::physics::integrator::{BodyIntegrator, NBodyState};
 use galaxy_shared::protocol::BodyInfo;
@@ -22,6 +23,7 @@ pub(super) fn plugin(app: &mut App) {
         brightness: 4_000.0,
         ..default()
     });
+    app.init_resource::<GlobeMesh>();
     app.add_systems(Update, spawn_bodies.run_if(resource_added::<Session>));
     app.add_systems(
         Update,
@@ -163,22 +165,40 @@ impl BodySystem {
     }
 }
 
-fn spawn_bodies(
-    mut commands: Commands,
-    session: Res<Session>,
-    assets: Res<AssetServer>,
-    mut textures: ResMut<GlobeTextures>,
-    mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<StandardMaterial>>,
-    mut sky: SkyMaterials,
-) {
-    commands.insert_resource(BodySystem::new(&session.0.bodies));
-    let sphere = meshes.add(super::cube_sphere::whole_mesh());
-    for body in &session.0.bodies {
-        let [r, g, b] = body.color;
-        let color = Color::srgb(r, g, b);
+/// The globe mesh every body shares, scaled to its radius.
+#[derive(Resource, Clone, Debug)]
+struct GlobeMesh(Handle<Mesh>);
+
+impl FromWorld for GlobeMesh {
+    fn from_world(world: &mut World) -> Self {
+        let mut meshes = world.resource_mut::<Assets<Mesh>>();
+        Self(meshes.add(super::cube_sphere::whole_mesh()))
+    }
+}
+
+/// What bodies' looks are made of ([`globes`] and [`super::sky`]): for the flight
+/// view, and for the shader warm-up behind the login screen.
+#[derive(SystemParam)]
+pub(crate) struct BodyLooks<'w> {
+    globe: Res<'w, GlobeMesh>,
+    assets: Res<'w, AssetServer>,
+    textures: ResMut<'w, GlobeTextures>,
+    /// Meshes, for other looks drawn beside the bodies'.
+    pub meshes: ResMut<'w, Assets<Mesh>>,
+    /// Materials, likewise.
+    pub materials: ResMut<'w, Assets<StandardMaterial>>,
+    sky: SkyMaterials<'w>,
+}
+
+impl BodyLooks<'_> {
+    /// Gives `entity` the look of `body`: its globe and material, and its glare, air
+    /// and rings as children (in the globe's unit, its radius).
+    pub(crate) fn dress(&mut self, entity: &mut EntityCommands, body: &BodyInfo) {
         let is_sun = body.parent.is_none();
+        entity.insert(Mesh3d(self.globe.0.clone()));
         let material = if is_sun {
+            let [r, g, b] = body.color;
+            let color = Color::srgb(r, g, b);
             StandardMaterial {
                 base_color: color,
                 emissive: LinearRgba::from(color) * 4.0e6,
@@ -186,36 +206,46 @@ fn spawn_bodies(
                 ..default()
             }
         } else {
-            globes::surface(body, &assets, &mut textures)
+            globes::surface(body, &self.assets, &mut self.textures)
         };
+        // An emissive map is city lights: they shine on the night side only.
+        if material.emissive_texture.is_some() {
+            entity.insert(self.sky.night_surface(material));
+        } else {
+            entity.insert(MeshMaterial3d(self.materials.add(material)));
+        }
+        if is_sun && let Some(glow) = self.sky.sun_glow(body, &mut self.meshes) {
+            entity.with_child(glow);
+        }
+        if let Some(atmosphere) = self.sky.atmosphere(body, &mut self.meshes) {
+            entity.with_child(atmosphere);
+        }
+        if let Some(rings) = globes::rings(
+            body,
+            &self.assets,
+            &mut self.textures,
+            &mut self.meshes,
+            &mut self.materials,
+        ) {
+            entity.with_child(rings);
+        }
+    }
+}
+
+fn spawn_bodies(mut commands: Commands, session: Res<Session>, mut looks: BodyLooks) {
+    commands.insert_resource(BodySystem::new(&session.0.bodies));
+    for body in &session.0.bodies {
         let mut entity = commands.spawn((
             Name::new(body.name.clone()),
             CelestialBody { id: body.id },
             WorldPosition::default(),
-            Mesh3d(sphere.clone()),
             Transform::from_scale(Vec3::splat(body.radius as f32)),
             Visibility::Hidden,
             Turning(body.rotation),
         ));
-        // An emissive map is city lights: they shine on the night side only.
-        if material.emissive_texture.is_some() {
-            entity.insert(sky.night_surface(material));
-        } else {
-            entity.insert(MeshMaterial3d(materials.add(material)));
-        }
-        if is_sun {
+        looks.dress(&mut entity, body);
+        if body.parent.is_none() {
             entity.insert(Sun);
-            if let Some(glow) = sky.sun_glow(body, &mut meshes) {
-                entity.with_child(glow);
-            }
-        }
-        if let Some(atmosphere) = sky.atmosphere(body, &mut meshes) {
-            entity.with_child(atmosphere);
-        }
-        if let Some(rings) =
-            globes::rings(body, &assets, &mut textures, &mut meshes, &mut materials)
-        {
-            entity.with_child(rings);
         }
     }
     commands.spawn((

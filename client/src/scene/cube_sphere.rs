@@ -113,13 +113,14 @@ pub(crate) fn map_uv(direction: DVec3) -> [f64; 2] {
 /// one level coarser.
 pub(crate) fn chunk_mesh(key: ChunkKey, radius: f64) -> Mesh {
     let center = key.center() * radius;
-    build(key, |direction| direction * radius - center)
+    build(key, true, |direction| direction * radius - center)
 }
 
 /// The whole unit sphere at the roots' resolution, as one mesh: what a body far
-/// enough away that no chunk needs splitting is drawn with.
+/// enough away that no chunk needs splitting is drawn with (no skirts: it has no
+/// neighbours of other levels).
 pub(crate) fn whole_mesh() -> Mesh {
-    let mut parts = ChunkKey::roots().map(|key| build(key, |direction| direction));
+    let mut parts = ChunkKey::roots().map(|key| build(key, false, |direction| direction));
     let Some(mut mesh) = parts.next() else {
         return Mesh::new(
             PrimitiveTopology::TriangleList,
@@ -139,7 +140,7 @@ pub(crate) fn whole_mesh() -> Mesh {
 /// any crack between a chunk and a coarser neighbour.
 const SKIRT_SAGS: f64 = 4.0;
 
-fn build(key: ChunkKey, place: impl Fn(DVec3) -> DVec3) -> Mesh {
+fn build(key: ChunkKey, skirt: bool, place: impl Fn(DVec3) -> DVec3) -> Mesh {
     let side = GRID + 1;
     let mut directions = Vec::with_capacity((side * side + 4 * side) as usize);
     for j in 0..side {
@@ -155,27 +156,25 @@ fn build(key: ChunkKey, place: impl Fn(DVec3) -> DVec3) -> Mesh {
             indices.extend([k, k + 1, k + side + 1, k, k + side + 1, k + side]);
         }
     }
-    // The four edges, walked in order, each with a skirt strip below it.
+    // The four edges, walked once round the chunk, each with a skirt strip below
+    // it. A crack opens beside a chunk, so its skirt is only ever seen from outside:
+    // one winding, facing out.
     let edges: [Vec<u32>; 4] = [
         (0..side).collect(),
         (0..side).map(|j| j * side + GRID).collect(),
-        (0..side).map(|i| GRID * side + i).collect(),
-        (0..side).map(|j| j * side).collect(),
+        (0..side).rev().map(|i| GRID * side + i).collect(),
+        (0..side).rev().map(|j| j * side).collect(),
     ];
     let depth = 1.0 - SKIRT_SAGS * key.sag();
-    let mut skirt_of = Vec::new();
-    for edge in &edges {
+    for edge in edges.iter().filter(|_| skirt) {
         let start = directions.len() as u32;
         for &k in edge {
-            skirt_of.push(k);
             directions.push(directions[k as usize]);
         }
         for n in 0..GRID {
             let (top, next) = (edge[n as usize], edge[n as usize + 1]);
             let (low, low_next) = (start + n, start + n + 1);
-            // Both windings: the skirt is seen from whichever side a crack shows.
             indices.extend([top, low, next, next, low, low_next]);
-            indices.extend([top, next, low, next, low_next, low]);
         }
     }
     let grid_vertices = (side * side) as usize;
@@ -327,6 +326,22 @@ mod tests {
         }
         // The middle is where the chunk was placed, in metres.
         assert!(positions[grid / 2].length() < 1.0);
+        // Front faces (counter-clockwise) look out: the ground's out of the sphere,
+        // the skirt's out of the chunk, where a crack beside it would show it.
+        let Some(Indices::U32(indices)) = mesh.indices() else {
+            panic!("the chunk has u32 indices");
+        };
+        for triangle in indices.chunks_exact(3) {
+            let [a, b, c] = [0, 1, 2].map(|i| positions[triangle[i] as usize].as_dvec3());
+            let facing = (b - a).cross(c - a);
+            let middle = (a + b + c) / 3.0;
+            let skirt = triangle.iter().any(|&k| k as usize >= grid);
+            let out = if skirt { middle } else { center + middle };
+            assert!(
+                facing.dot(out) > 0.0,
+                "triangle {triangle:?} (skirt: {skirt}) faces in"
+            );
+        }
     }
 
     #[test]

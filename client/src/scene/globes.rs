@@ -56,7 +56,10 @@ impl GlobeTextures {
                 });
             })
             .load(format!("textures/{file}"));
-        self.0.push(handle.clone());
+        // The flight view asks again for what the shader warm-up loaded.
+        if !self.0.contains(&handle) {
+            self.0.push(handle.clone());
+        }
         handle
     }
 }

@@ -117,8 +117,13 @@ pub(crate) fn select(eye: DVec3, max_error: f64) -> Vec<ChunkKey> {
         {
             continue;
         }
-        // The nearest the chunk comes to the eye, at the least.
-        let distance = (eye.distance(center) - 2.0 * (reach / 2.0).sin()).max(1e-9);
+        // The nearest the chunk comes to the eye: its cap's point nearest the point
+        // under the eye, less the sag its flat cells dip below the sphere.
+        let gap = (eye.angle_between(center) - reach).max(0.0);
+        let nearest = (height * height + 1.0 - 2.0 * height * gap.cos())
+            .max(0.0)
+            .sqrt();
+        let distance = (nearest - key.sag()).max(1e-9);
         let coarse = key.sag() / distance > max_error;
         if coarse && key.level < MAX_LEVEL && drawn.len() + open.len() < MAX_CHUNKS {
             open.extend(key.children());

@@ -8,12 +8,14 @@ pub(crate) mod lod;
 pub(crate) mod origin;
 pub(crate) mod ships;
 pub(crate) mod sky;
-mod stars;
+pub(crate) mod stars;
 
 use bevy::prelude::*;
 
 use crate::net::Latest;
 use crate::{ClientSystems, motion};
+use globes::GlobeTextures;
+use sky::SkyShaders;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<GameClock>();
@@ -49,4 +51,18 @@ fn update_game_clock(latest: Res<Latest>, mut clock: ResMut<GameClock>) {
     }
     clock.now = motion::game_time_now(latest.game_time, latest.age(), latest.paused, latest.scale);
     clock.live = true;
+}
+
+/// Whether every surface map and sky shader asked for so far is in (or failed, and
+/// will not come).
+pub(crate) fn looks_loaded(
+    textures: &GlobeTextures,
+    shaders: &SkyShaders,
+    assets: &AssetServer,
+) -> bool {
+    let textures = textures.0.iter().map(|texture| texture.id().untyped());
+    let shaders = shaders.0.iter().map(|shader| shader.id().untyped());
+    textures
+        .chain(shaders)
+        .all(|id| assets.is_loaded(id) || assets.load_state(id).is_failed())
 }

@@ -51,7 +51,7 @@ pub(crate) struct OtherShipModel {
 /// How other ships look: one mesh, nose along body +Z, and a material for ships
 /// that fly or sit landed and one for wrecks.
 #[derive(Resource, Clone, Debug)]
-struct OtherShipLooks {
+pub(crate) struct OtherShipLooks {
     mesh: Handle<Mesh>,
     intact: Handle<StandardMaterial>,
     wreck: Handle<StandardMaterial>,
@@ -83,6 +83,14 @@ impl FromWorld for OtherShipLooks {
 }
 
 impl OtherShipLooks {
+    /// Another ship's mesh and material, as drawn while it flies.
+    pub(crate) fn flying(&self) -> impl Bundle {
+        (
+            Mesh3d(self.mesh.clone()),
+            MeshMaterial3d(self.intact.clone()),
+        )
+    }
+
     fn material(&self, flight: WireFlight) -> &Handle<StandardMaterial> {
         match flight {
             WireFlight::Destroyed => &self.wreck,
@@ -118,6 +126,21 @@ fn spawn_own_ship(
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
 ) {
+    commands.spawn((
+        Name::new("Own ship"),
+        OwnShipModel,
+        WorldPosition::default(),
+        Transform::default(),
+        Visibility::Hidden,
+        own_ship_parts(&mut meshes, &mut materials),
+    ));
+}
+
+/// The own ship's hull, nose, engine bell, fins and flame, nose along body +Z.
+pub(crate) fn own_ship_parts(
+    meshes: &mut Assets<Mesh>,
+    materials: &mut Assets<StandardMaterial>,
+) -> impl Bundle {
     let hull = materials.add(StandardMaterial {
         base_color: Color::srgb(0.82, 0.84, 0.88),
         metallic: 0.6,
@@ -137,52 +160,45 @@ fn spawn_own_ship(
     });
     // Bevy's primitives stand along +Y; the ship's nose is body +Z.
     let along_z = Quat::from_rotation_x(std::f32::consts::FRAC_PI_2);
-    commands.spawn((
-        Name::new("Own ship"),
-        OwnShipModel,
-        WorldPosition::default(),
-        Transform::default(),
-        Visibility::Hidden,
-        children![
-            (
-                Name::new("Hull"),
-                Mesh3d(meshes.add(Cylinder::new(2.0, 9.0))),
-                MeshMaterial3d(hull.clone()),
-                Transform::from_rotation(along_z),
-            ),
-            (
-                Name::new("Nose"),
-                Mesh3d(meshes.add(Cone::new(2.0, 3.0))),
-                MeshMaterial3d(hull),
-                Transform::from_xyz(0.0, 0.0, 6.0).with_rotation(along_z),
-            ),
-            (
-                Name::new("Engine bell"),
-                Mesh3d(meshes.add(ConicalFrustum {
-                    radius_top: 0.8,
-                    radius_bottom: 1.6,
-                    height: 2.0,
-                })),
-                MeshMaterial3d(dark.clone()),
-                Transform::from_xyz(0.0, 0.0, -5.5).with_rotation(along_z),
-            ),
-            (
-                Name::new("Fins"),
-                Mesh3d(meshes.add(Cuboid::new(7.0, 0.3, 2.5))),
-                MeshMaterial3d(dark),
-                Transform::from_xyz(0.0, 0.0, -3.5),
-            ),
-            (
-                Name::new("Flame"),
-                Flame,
-                Mesh3d(meshes.add(Cone::new(1.3, 1.0))),
-                MeshMaterial3d(flame),
-                Transform::from_xyz(0.0, 0.0, -6.5)
-                    .with_rotation(Quat::from_rotation_x(-std::f32::consts::FRAC_PI_2))
-                    .with_scale(Vec3::ZERO),
-            ),
-        ],
-    ));
+    children![
+        (
+            Name::new("Hull"),
+            Mesh3d(meshes.add(Cylinder::new(2.0, 9.0))),
+            MeshMaterial3d(hull.clone()),
+            Transform::from_rotation(along_z),
+        ),
+        (
+            Name::new("Nose"),
+            Mesh3d(meshes.add(Cone::new(2.0, 3.0))),
+            MeshMaterial3d(hull),
+            Transform::from_xyz(0.0, 0.0, 6.0).with_rotation(along_z),
+        ),
+        (
+            Name::new("Engine bell"),
+            Mesh3d(meshes.add(ConicalFrustum {
+                radius_top: 0.8,
+                radius_bottom: 1.6,
+                height: 2.0,
+            })),
+            MeshMaterial3d(dark.clone()),
+            Transform::from_xyz(0.0, 0.0, -5.5).with_rotation(along_z),
+        ),
+        (
+            Name::new("Fins"),
+            Mesh3d(meshes.add(Cuboid::new(7.0, 0.3, 2.5))),
+            MeshMaterial3d(dark),
+            Transform::from_xyz(0.0, 0.0, -3.5),
+        ),
+        (
+            Name::new("Flame"),
+            Flame,
+            Mesh3d(meshes.add(Cone::new(1.3, 1.0))),
+            MeshMaterial3d(flame),
+            Transform::from_xyz(0.0, 0.0, -6.5)
+                .with_rotation(Quat::from_rotation_x(-std::f32::consts::FRAC_PI_2))
+                .with_scale(Vec3::ZERO),
+        ),
+    ]
 }
 
 /// Moves the own ship along its orbit to the drawn game time.

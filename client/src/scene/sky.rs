@@ -101,7 +101,7 @@ const DUSK_DEG: f32 = 6.0;
 /// The material assets the sky adds to a body as it is spawned; at low quality
 /// there are no atmospheres or glare.
 #[derive(SystemParam)]
-pub(super) struct SkyMaterials<'w> {
+pub(crate) struct SkyMaterials<'w> {
     options: Res<'w, LaunchOptions>,
     atmospheres: ResMut<'w, Assets<AtmosphereMaterial>>,
     glows: ResMut<'w, Assets<GlowMaterial>>,

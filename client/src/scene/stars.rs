@@ -51,6 +51,17 @@ fn spawn_stars(
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
 ) {
+    commands.spawn((
+        sky_of_stars(&mut meshes, &mut materials),
+        DespawnOnExit(Screen::Flight),
+    ));
+}
+
+/// The fixed stars: one point each on a sphere around the origin.
+pub(crate) fn sky_of_stars(
+    meshes: &mut Assets<Mesh>,
+    materials: &mut Assets<StandardMaterial>,
+) -> impl Bundle {
     let stars = star_field(STARS, 0x5eed_57a5);
     let positions: Vec<[f32; 3]> = stars
         .iter()
@@ -63,7 +74,7 @@ fn spawn_stars(
     )
     .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
     .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, colors);
-    commands.spawn((
+    (
         Name::new("Stars"),
         Mesh3d(meshes.add(mesh)),
         MeshMaterial3d(materials.add(StandardMaterial {
@@ -76,8 +87,7 @@ fn spawn_stars(
         })),
         Transform::default(),
         NoFrustumCulling,
-        DespawnOnExit(Screen::Flight),
-    ));
+    )
 }
 
 #[cfg(test)]
