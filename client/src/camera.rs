@@ -8,6 +8,7 @@ use bevy::prelude::*;
 use glam::DVec3;
 
 use crate::console::console_closed;
+use crate::hud::screen_label;
 use crate::node_editor::NodeEditor;
 use crate::options::LaunchOptions;
 use crate::scene::bodies::{BodySystem, CelestialBody};
@@ -195,15 +196,7 @@ fn spawn_body_labels(mut commands: Commands, bodies: Res<BodySystem>) {
         commands.spawn((
             Name::new(format!("{} label", info.name)),
             BodyLabel(info.id),
-            Text::new(info.name.clone()),
-            TextFont::from_font_size(13.0),
-            TextColor(Color::srgba(0.8, 0.85, 1.0, 0.85)),
-            Node {
-                position_type: PositionType::Absolute,
-                ..default()
-            },
-            Visibility::Hidden,
-            DespawnOnExit(Screen::Flight),
+            screen_label(info.name.clone(), Color::srgba(0.8, 0.85, 1.0, 0.85)),
         ));
     }
 }

@@ -83,6 +83,22 @@ pub(crate) fn hud_rects(blocks: &HudRects) -> Vec<Rect> {
         .collect()
 }
 
+/// A small text label that a system places on screen beside what it names each
+/// frame (body names, Ap/Pe, ship tags); hidden until placed.
+pub(crate) fn screen_label(text: impl Into<String>, color: Color) -> impl Bundle {
+    (
+        Text::new(text),
+        TextFont::from_font_size(13.0),
+        TextColor(color),
+        Node {
+            position_type: PositionType::Absolute,
+            ..default()
+        },
+        Visibility::Hidden,
+        DespawnOnExit(Screen::Flight),
+    )
+}
+
 /// Whether a label at `corner` (its top left, logical px) of `computed` size would
 /// cover any of `rects`.
 pub(crate) fn covers(rects: &[Rect], corner: Vec2, computed: &ComputedNode) -> bool {

@@ -13,7 +13,7 @@ use galaxy_shared::physics::gravity::sphere_of_influence;
 use galaxy_shared::physics::orbit::OrbitalElements;
 use glam::DVec3;
 
-use crate::hud::{HudRects, covers, format_distance, hud_rects};
+use crate::hud::{HudRects, covers, format_distance, hud_rects, screen_label};
 use crate::scene::bodies::BodySystem;
 use crate::scene::origin::{FloatingOrigin, to_render};
 use crate::scene::ships::OwnShipNow;
@@ -186,15 +186,7 @@ fn spawn_apsis_labels(mut commands: Commands) {
         commands.spawn((
             Name::new(format!("{apsis:?} label")),
             apsis,
-            Text::new(""),
-            TextFont::from_font_size(13.0),
-            TextColor(Color::srgb(0.55, 0.95, 0.7)),
-            Node {
-                position_type: PositionType::Absolute,
-                ..default()
-            },
-            Visibility::Hidden,
-            DespawnOnExit(Screen::Flight),
+            screen_label("", Color::srgb(0.55, 0.95, 0.7)),
         ));
     }
 }

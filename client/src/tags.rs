@@ -6,7 +6,7 @@ use galaxy_shared::protocol::NAME_DISTANCE;
 use glam::DVec3;
 
 use crate::camera::OrbitCamera;
-use crate::hud::{HudRects, covers, format_distance, hud_rects};
+use crate::hud::{HudRects, covers, format_distance, hud_rects, screen_label};
 use crate::net::ShipNames;
 use crate::scene::origin::WorldPosition;
 use crate::scene::ships::{OtherShipModel, OwnShipNow};
@@ -29,15 +29,7 @@ fn spawn_tags(mut commands: Commands) {
         commands.spawn((
             Name::new("Name tag"),
             NameTag,
-            Text::new(""),
-            TextFont::from_font_size(13.0),
-            TextColor(Color::srgb(1.0, 0.78, 0.55)),
-            Node {
-                position_type: PositionType::Absolute,
-                ..default()
-            },
-            Visibility::Hidden,
-            DespawnOnExit(Screen::Flight),
+            screen_label("", Color::srgb(1.0, 0.78, 0.55)),
         ));
     }
 }
