@@ -205,7 +205,7 @@ fn take_screenshot(
     capture.live_frames += 1;
     let all_known = bodies.known.iter().all(|k| *k);
     let loaded = textures
-        .0
+        .files
         .iter()
         .filter(|texture| assets.is_loaded(texture.id()))
         .count();
@@ -224,7 +224,7 @@ fn take_screenshot(
         hud: hud.flight.clone(),
         events: hud.events.clone(),
         bodies_known: bodies.known.iter().filter(|k| **k).count(),
-        textures: textures.0.len(),
+        textures: textures.files.len(),
         textures_loaded: loaded,
         live_frames: capture.live_frames,
         bench: capture

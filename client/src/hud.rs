@@ -154,11 +154,12 @@ pub(crate) struct FlightReadout {
     pub encounter: Option<String>,
 }
 
-/// Latitude and longitude as a pilot reads them: `51.50°N 0.12°W`.
+/// Latitude and longitude in degrees as a pilot reads them, hemisphere first:
+/// `N 51.50  W 0.12` (Bevy's built-in font has no degree sign).
 pub(crate) fn format_coordinates(latitude: f32, longitude: f32) -> String {
     let ns = if latitude < 0.0 { 'S' } else { 'N' };
     let ew = if longitude < 0.0 { 'W' } else { 'E' };
-    format!("{:.2}°{ns} {:.2}°{ew}", latitude.abs(), longitude.abs())
+    format!("{ns} {:.2}  {ew} {:.2}", latitude.abs(), longitude.abs())
 }
 
 /// A distance in the unit that reads best: m, km, Mm or AU.
@@ -536,7 +537,7 @@ mod tests {
         });
         for expected in [
             "Warp           x50 (lowest request, by bob); you ask x100, cap x1000",
-            "Over ground    33.87°S 151.21°E  ground speed 7.204 km/s",
+            "Over ground    S 33.87  E 151.21  ground speed 7.204 km/s",
             "Encounter      Moon periapsis 100 km in 110.2 h",
             "2000-01-01 12:00:00 TDB",
             "PAUSED",

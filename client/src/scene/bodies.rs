@@ -11,10 +11,12 @@ use glam::DVec3;
 
 use super::GameClock;
 use super::globes::{self, GlobeTextures, Turning};
+use super::ground::{self, GroundMaterial, Relief, ReliefTexture};
 use super::origin::{FloatingOrigin, WorldPosition};
 use super::sky::SkyMaterials;
 use crate::ClientSystems;
 use crate::net::{BodySample, BodySamples, Session};
+use crate::options::{LaunchOptions, Quality};
 
 pub(super) fn plugin(app: &mut App) {
     app.insert_resource(GlobalAmbientLight {
@@ -183,6 +185,10 @@ pub(crate) struct BodyLooks<'w> {
     globe: Res<'w, GlobeMesh>,
     assets: Res<'w, AssetServer>,
     textures: ResMut<'w, GlobeTextures>,
+    images: ResMut<'w, Assets<Image>>,
+    relief: Res<'w, ReliefTexture>,
+    grounds: ResMut<'w, Assets<GroundMaterial>>,
+    options: Res<'w, LaunchOptions>,
     /// Meshes, for other looks drawn beside the bodies'.
     pub meshes: ResMut<'w, Assets<Mesh>>,
     /// Materials, likewise.
@@ -196,23 +202,25 @@ impl BodyLooks<'_> {
     pub(crate) fn dress(&mut self, entity: &mut EntityCommands, body: &BodyInfo) {
         let is_sun = body.parent.is_none();
         entity.insert(Mesh3d(self.globe.0.clone()));
-        let material = if is_sun {
+        if is_sun {
             let [r, g, b] = body.color;
             let color = Color::srgb(r, g, b);
-            StandardMaterial {
+            entity.insert(MeshMaterial3d(self.materials.add(StandardMaterial {
                 base_color: color,
                 emissive: LinearRgba::from(color) * 4.0e6,
                 unlit: true,
                 ..default()
-            }
+            })));
         } else {
-            globes::surface(body, &self.assets, &mut self.textures)
-        };
-        // An emissive map is city lights: they shine on the night side only.
-        if material.emissive_texture.is_some() {
-            entity.insert(self.sky.night_surface(material));
-        } else {
-            entity.insert(MeshMaterial3d(self.materials.add(material)));
+            let (surface, relief) =
+                globes::surface(body, &self.assets, &mut self.images, &mut self.textures);
+            // Relief is the high quality's: the low keeps to the maps.
+            let relief = match self.options.quality {
+                Quality::High => relief,
+                Quality::Low => Relief::NONE,
+            };
+            let material = ground::ground(surface, body.radius, relief, &self.relief);
+            entity.insert(MeshMaterial3d(self.grounds.add(material)));
         }
         if is_sun && let Some(glow) = self.sky.sun_glow(body, &mut self.meshes) {
             entity.with_child(glow);

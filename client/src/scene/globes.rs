@@ -10,10 +10,13 @@ use galaxy_shared::protocol::BodyInfo;
 
 use super::GameClock;
 use super::bodies::BodySystem;
+use super::ground::Relief;
+use super::{mipmaps, painted};
 use crate::ClientSystems;
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<GlobeTextures>();
+    app.add_systems(Update, mipmap_maps);
     app.add_systems(
         Update,
         turn_bodies
@@ -22,10 +25,65 @@ pub(super) fn plugin(app: &mut App) {
     );
 }
 
-/// Bodies with a surface map, `textures/<name in lower case>.png` (see
-/// `assets/README.md` for where each comes from and why some bodies have none).
-const MAPPED: [&str; 8] = [
-    "Mercury", "Earth", "Moon", "Mars", "Saturn", "Uranus", "Neptune", "Pluto",
+/// Where a body's surface map comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Map {
+    /// `textures/<name in lower case>.png` (see `assets/README.md` for where each
+    /// comes from, and why some bodies have none).
+    File,
+    /// Painted by the client ([`super::painted`]).
+    Painted,
+}
+
+/// The bodies drawn with a surface map, where it comes from, and the relief under
+/// it. Steepness chosen by eye against photographs from orbit: the cratered bodies
+/// rough, Earth's land less so; cloud tops and gas giants have none.
+const SURFACES: [(&str, Map, Relief); 10] = [
+    (
+        "Mercury",
+        Map::File,
+        Relief {
+            roughness: 0.35,
+            water: false,
+        },
+    ),
+    ("Venus", Map::Painted, Relief::NONE),
+    (
+        "Earth",
+        Map::File,
+        Relief {
+            roughness: 0.25,
+            water: true,
+        },
+    ),
+    (
+        "Moon",
+        Map::File,
+        Relief {
+            roughness: 0.35,
+            water: false,
+        },
+    ),
+    (
+        "Mars",
+        Map::File,
+        Relief {
+            roughness: 0.3,
+            water: false,
+        },
+    ),
+    ("Jupiter", Map::Painted, Relief::NONE),
+    ("Saturn", Map::File, Relief::NONE),
+    ("Uranus", Map::File, Relief::NONE),
+    ("Neptune", Map::File, Relief::NONE),
+    (
+        "Pluto",
+        Map::File,
+        Relief {
+            roughness: 0.3,
+            water: false,
+        },
+    ),
 ];
 
 /// Luminance of the brightest city lights (cd/m²): they stand out on the night
@@ -38,9 +96,14 @@ const SATURN_RINGS_KM: (f64, f64) = (74_510.0, 140_390.0);
 /// Segments around the ring's circle.
 const RING_SEGMENTS: u32 = 256;
 
-/// Every texture the globes asked for, so an unattended capture can wait for them.
+/// Every texture the globes asked for.
 #[derive(Resource, Clone, Debug, Default)]
-pub(crate) struct GlobeTextures(pub Vec<Handle<Image>>);
+pub(crate) struct GlobeTextures {
+    /// Loaded from files, so an unattended capture can wait for them.
+    pub files: Vec<Handle<Image>>,
+    /// Painted, by body: made once, for the shader warm-up and the flight view both.
+    painted: Vec<(String, Handle<Image>)>,
+}
 
 impl GlobeTextures {
     /// Starts loading `textures/<file>` (in the background: the browser fetches it
@@ -57,10 +120,20 @@ impl GlobeTextures {
             })
             .load(format!("textures/{file}"));
         // The flight view asks again for what the shader warm-up loaded.
-        if !self.0.contains(&handle) {
-            self.0.push(handle.clone());
+        if !self.files.contains(&handle) {
+            self.files.push(handle.clone());
         }
         handle
+    }
+
+    /// `body`'s painted map, painted on first use.
+    fn paint(&mut self, images: &mut Assets<Image>, body: &BodyInfo) -> Option<Handle<Image>> {
+        if let Some((_, handle)) = self.painted.iter().find(|(name, _)| *name == body.name) {
+            return Some(handle.clone());
+        }
+        let handle = images.add(painted::map(&body.name, body.color)?);
+        self.painted.push((body.name.clone(), handle.clone()));
+        Some(handle)
     }
 }
 
@@ -69,22 +142,31 @@ impl GlobeTextures {
 pub(super) struct Turning(pub RotationModel);
 
 /// The material of a planet or moon: its surface map where there is one, else its
-/// render colour.
+/// render colour, and the relief under the map.
 pub(super) fn surface(
     body: &BodyInfo,
     assets: &AssetServer,
+    images: &mut Assets<Image>,
     textures: &mut GlobeTextures,
-) -> StandardMaterial {
+) -> (StandardMaterial, Relief) {
     let [r, g, b] = body.color;
     let mut material = StandardMaterial {
         base_color: Color::srgb(r, g, b),
         perceptual_roughness: 0.85,
         ..default()
     };
-    if MAPPED.contains(&body.name.as_str()) {
-        let name = body.name.to_lowercase();
+    let surface = SURFACES.iter().find(|(name, ..)| *name == body.name);
+    let map = match surface {
+        Some((_, Map::File, _)) => {
+            let name = body.name.to_lowercase();
+            Some(textures.load(assets, &format!("{name}.png")))
+        }
+        Some((_, Map::Painted, _)) => textures.paint(images, body),
+        None => None,
+    };
+    if map.is_some() {
         material.base_color = Color::WHITE;
-        material.base_color_texture = Some(textures.load(assets, &format!("{name}.png")));
+        material.base_color_texture = map;
     }
     if body.name == "Earth" {
         // Exposed like the lit ground, so both are in cd/m² through the same camera.
@@ -92,7 +174,11 @@ pub(super) fn surface(
         material.emissive_exposure_weight = 1.0;
         material.emissive_texture = Some(textures.load(assets, "earth_night.png"));
     }
-    material
+    let relief = match surface {
+        Some(&(_, _, relief)) if material.base_color_texture.is_some() => relief,
+        _ => Relief::NONE,
+    };
+    (material, relief)
 }
 
 /// Saturn's rings as a child of its globe (whose unit is its radius), in its
@@ -151,6 +237,25 @@ fn annulus(inner: f32, outer: f32, segments: u32) -> Mesh {
         .collect();
     let normals = vec![[0.0, 0.0, 1.0]; positions.len()];
     super::cube_sphere::triangle_mesh(positions, normals, uvs, indices)
+}
+
+/// Gives each map file its mipmaps as it arrives.
+fn mipmap_maps(
+    mut arrivals: MessageReader<AssetEvent<Image>>,
+    textures: Res<GlobeTextures>,
+    mut images: ResMut<Assets<Image>>,
+) {
+    for arrival in arrivals.read() {
+        let AssetEvent::LoadedWithDependencies { id } = arrival else {
+            continue;
+        };
+        if !textures.files.iter().any(|file| file.id() == *id) {
+            continue;
+        }
+        if let Some(mut image) = images.get_mut(*id) {
+            mipmaps::generate(&mut image);
+        }
+    }
 }
 
 /// ICRF orientation of a globe mesh at `game_time`: the body-fixed frame's.

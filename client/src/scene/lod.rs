@@ -32,7 +32,7 @@ pub(super) fn plugin(app: &mut App) {
         Update,
         (
             dress_chunks::<StandardMaterial>,
-            dress_chunks::<super::sky::NightSurface>,
+            dress_chunks::<super::ground::GroundMaterial>,
         ),
     );
 }

@@ -4,8 +4,12 @@
 pub(crate) mod bodies;
 mod cube_sphere;
 pub(crate) mod globes;
+mod ground;
 pub(crate) mod lod;
+mod mipmaps;
+mod noise;
 pub(crate) mod origin;
+mod painted;
 pub(crate) mod ships;
 pub(crate) mod sky;
 pub(crate) mod stars;
@@ -29,6 +33,7 @@ pub(super) fn plugin(app: &mut App) {
         origin::plugin,
         bodies::plugin,
         globes::plugin,
+        ground::plugin,
         lod::plugin,
         ships::plugin,
         sky::plugin,
@@ -60,7 +65,7 @@ pub(crate) fn looks_loaded(
     shaders: &SkyShaders,
     assets: &AssetServer,
 ) -> bool {
-    let textures = textures.0.iter().map(|texture| texture.id().untyped());
+    let textures = textures.files.iter().map(|texture| texture.id().untyped());
     let shaders = shaders.0.iter().map(|shader| shader.id().untyped());
     textures
         .chain(shaders)

@@ -1,12 +1,12 @@
 //! Light around the bodies, drawn without Bevy's bloom or HDR (full-screen passes the
 //! software renderer cannot afford): atmospheres glowing on their day side, the
-//! Sun's glare, and Earth's city lights kept to its night side. Each is a material
+//! Sun's glare. Each is a material
 //! whose shader (`assets/shaders/`) reads uniforms only, so it runs on WebGL2 as on
 //! Vulkan.
 
 use bevy::ecs::system::SystemParam;
 use bevy::mesh::MeshVertexBufferLayoutRef;
-use bevy::pbr::{ExtendedMaterial, MaterialExtension, MaterialPipeline, MaterialPipelineKey};
+use bevy::pbr::{MaterialPipeline, MaterialPipelineKey};
 use bevy::prelude::*;
 use bevy::render::render_resource::{
     AsBindGroup, Face, RenderPipelineDescriptor, ShaderType, SpecializedMeshPipelineError,
@@ -24,7 +24,6 @@ pub(super) fn plugin(app: &mut App) {
     app.add_plugins((
         MaterialPlugin::<AtmosphereMaterial>::default(),
         MaterialPlugin::<GlowMaterial>::default(),
-        MaterialPlugin::<NightSurface>::default(),
     ));
     // Present, not Place: the camera and the globes' turns are both written in Place,
     // in no order among its systems, and are final only once it has run.
@@ -46,7 +45,7 @@ impl FromWorld for SkyShaders {
     fn from_world(world: &mut World) -> Self {
         let assets = world.resource::<AssetServer>();
         Self(
-            [ATMOSPHERE_SHADER, SUN_GLOW_SHADER, NIGHT_LIGHTS_SHADER]
+            [ATMOSPHERE_SHADER, SUN_GLOW_SHADER, super::ground::SHADER]
                 .map(|path| assets.load(path))
                 .into(),
         )
@@ -55,7 +54,6 @@ impl FromWorld for SkyShaders {
 
 const ATMOSPHERE_SHADER: &str = "shaders/atmosphere.wgsl";
 const SUN_GLOW_SHADER: &str = "shaders/sun_glow.wgsl";
-const NIGHT_LIGHTS_SHADER: &str = "shaders/night_lights.wgsl";
 
 /// Atmospheres worth drawing: name; optical depth straight up from the ground in red,
 /// green and blue (how hazy the air is and, by the colour it scatters most, its
@@ -94,10 +92,6 @@ const GLOW_REACH_DEG: f64 = 25.0;
 /// whites out within about 2° of the Sun and fades to a faint haze by 15°.
 const GLARE: f64 = 1.0;
 
-/// Sun elevation below which city lights shine fully (degrees): civil dusk. Above
-/// the horizon none shows.
-const DUSK_DEG: f32 = 6.0;
-
 /// The material assets the sky adds to a body as it is spawned; at low quality
 /// there are no atmospheres or glare.
 #[derive(SystemParam)]
@@ -105,7 +99,6 @@ pub(crate) struct SkyMaterials<'w> {
     options: Res<'w, LaunchOptions>,
     atmospheres: ResMut<'w, Assets<AtmosphereMaterial>>,
     glows: ResMut<'w, Assets<GlowMaterial>>,
-    night_surfaces: ResMut<'w, Assets<NightSurface>>,
 }
 
 impl SkyMaterials<'_> {
@@ -157,22 +150,6 @@ impl SkyMaterials<'_> {
             // Until it is first placed.
             Visibility::Hidden,
         ))
-    }
-
-    /// `surface` with its emissive map (city lights) shown only where the Sun is down.
-    pub(super) fn night_surface(
-        &mut self,
-        surface: StandardMaterial,
-    ) -> MeshMaterial3d<NightSurface> {
-        let twilight = Twilight {
-            day: 0.0,
-            night: -DUSK_DEG.to_radians().sin(),
-            _padding: Vec2::ZERO,
-        };
-        MeshMaterial3d(self.night_surfaces.add(ExtendedMaterial {
-            base: surface,
-            extension: NightLights { twilight },
-        }))
     }
 }
 
@@ -289,35 +266,6 @@ impl Material for GlowMaterial {
         false
     }
 }
-
-/// Where city lights show: sines of the Sun's elevation.
-#[derive(ShaderType, Clone, Copy, Debug)]
-struct Twilight {
-    /// Above this, none.
-    day: f32,
-    /// Below this, all.
-    night: f32,
-    /// WebGL2 binds uniform blocks in whole 16 bytes.
-    _padding: Vec2,
-}
-
-/// Keeps a standard material's emissive map to the night side, by the scene's one
-/// directional light (the Sun's), so the lights go out where the ground is lit.
-#[derive(Asset, TypePath, AsBindGroup, Clone, Debug)]
-pub(super) struct NightLights {
-    // Bindings from 100 up: the standard material's own take the ones below.
-    #[uniform(100)]
-    twilight: Twilight,
-}
-
-impl MaterialExtension for NightLights {
-    fn fragment_shader() -> ShaderRef {
-        NIGHT_LIGHTS_SHADER.into()
-    }
-}
-
-/// A surface with city lights on its night side.
-pub(super) type NightSurface = ExtendedMaterial<StandardMaterial, NightLights>;
 
 /// The shell's fixed uniforms for `body`, if it has an atmosphere worth drawing.
 fn air(body: &BodyInfo) -> Option<AirUniform> {
