@@ -2,8 +2,8 @@
 // pass, with two additions (see `client/src/scene/ground.rs`):
 //
 // - Relief finer than the surface map, so the ground keeps its texture in low orbit
-//   and on landing where the map's texels are kilometres wide: a tiling height field
-//   in three octaves, laid on the body-fixed sphere by projecting along its three
+//   and on landing where the map's texels are kilometres wide: two tiling height
+//   fields (hills, and craters in the body's share) in three octaves, laid on the body-fixed sphere by projecting along its three
 //   axes, shading the light by the slope of the ground and varying its brightness.
 //   The field is mipmapped to its mean, so where it is finer than a pixel it adds
 //   nothing: the map alone shows from afar.
@@ -31,13 +31,16 @@ struct Ground {
     water: f32,
     // The body's radius (m).
     radius: f32,
+    // Craters' share of the relief, to the hills' 1.
+    craters: f32,
     // WebGL2 binds uniform blocks in whole 16 bytes.
-    _padding: vec3<f32>,
+    _padding: vec2<f32>,
 }
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(100) var<uniform> ground: Ground;
-@group(#{MATERIAL_BIND_GROUP}) @binding(101) var relief_texture: texture_2d<f32>;
+@group(#{MATERIAL_BIND_GROUP}) @binding(101) var hills_texture: texture_2d<f32>;
 @group(#{MATERIAL_BIND_GROUP}) @binding(102) var relief_sampler: sampler;
+@group(#{MATERIAL_BIND_GROUP}) @binding(103) var craters_texture: texture_2d<f32>;
 
 // Map texels across one tile of the relief texture.
 const TEXELS_PER_TILE: f32 = 8.0;
@@ -58,14 +61,19 @@ fn body_fixed(uv: vec2<f32>) -> vec3<f32> {
     return vec3(cos(latitude) * cos(longitude), cos(latitude) * sin(longitude), sin(latitude));
 }
 
-// One projection of one octave: its height (-1 to 1) and the height's change one
-// pixel right and one pixel down, for a slope of at most 1 per unit of `step`
-// (the texture's gradient is normalised to its steepest).
+// One projection of one octave, hills and craters: its height (-1 to 1 for each)
+// and the height's change one pixel right and one pixel down, for a slope of at
+// most 1 per unit of `step` for each (the textures' slopes are normalised to their
+// steepest).
 fn project(coords: vec2<f32>, step_x: vec2<f32>, step_y: vec2<f32>, scale: f32) -> vec3<f32> {
-    let texel = textureSampleGrad(relief_texture, relief_sampler, coords, step_x * scale, step_y * scale);
-    let height = texel.r * 2.0 - 1.0;
-    let slope = texel.gb * 2.0 - 1.0;
-    return vec3(height, dot(slope, step_x), dot(slope, step_y));
+    let grad_x = step_x * scale;
+    let grad_y = step_y * scale;
+    var texel = textureSampleGrad(hills_texture, relief_sampler, coords, grad_x, grad_y).rgb * 2.0 - 1.0;
+    if ground.craters > 0.0 {
+        let crater = textureSampleGrad(craters_texture, relief_sampler, coords, grad_x, grad_y).rgb;
+        texel += ground.craters * (crater * 2.0 - 1.0);
+    }
+    return vec3(texel.r, dot(texel.gb, step_x), dot(texel.gb, step_y));
 }
 
 // The relief at body-fixed `d`, `d_x` and `d_y` its change one pixel right and down:

@@ -68,6 +68,9 @@ const MARKER_WIDTH_PX: f32 = 30.0;
 const RING_PX: f32 = 12.0;
 /// Compass letters stand this high over the horizon (deg), clear of its line.
 const COMPASS_LIFT_DEG: f64 = 6.0;
+/// A compass letter closer than this to a ringed marker (logical px) is hidden: the
+/// ring and its label take about this much room.
+const COMPASS_CLEARANCE_PX: f32 = 18.0;
 
 /// Half-width of the horizon line (texture px at the centre of the ball).
 const HORIZON_HALF_PX: f32 = 1.2;
@@ -592,10 +595,19 @@ fn update_navball(
         }
     }
     let radius = BALL_PX / 2.0;
+    let spot_of = |marker: Marker| {
+        sight
+            .direction(marker)
+            .and_then(|direction| marker_position(sight.attitude, direction.as_vec3()))
+    };
+    let steering: Vec<Vec2> = markers
+        .iter()
+        .filter(|(marker, ..)| marker.ringed())
+        .filter_map(|(marker, ..)| spot_of(*marker))
+        .collect();
     for (marker, mut node, mut visibility) in &mut markers {
-        let spot = sight
-            .direction(*marker)
-            .and_then(|direction| marker_position(sight.attitude, direction.as_vec3()));
+        let spot = spot_of(*marker)
+            .filter(|&spot| marker.ringed() || clear_of(spot * radius, &steering, radius));
         let Some(spot) = spot else {
             visibility.set_if_neq(Visibility::Hidden);
             continue;
@@ -608,6 +620,15 @@ fn update_navball(
         }
         visibility.set_if_neq(Visibility::Inherited);
     }
+}
+
+/// Whether a compass letter at `spot` (px from the ball's centre) stands clear of
+/// every marker a pilot steers by at `steering` (in ball radii): a letter gives way
+/// rather than cover one.
+fn clear_of(spot: Vec2, steering: &[Vec2], radius: f32) -> bool {
+    steering
+        .iter()
+        .all(|&other| spot.distance(other * radius) >= COMPASS_CLEARANCE_PX)
 }
 
 #[cfg(test)]
@@ -836,6 +857,17 @@ mod tests {
             "yellow dot"
         );
         assert_eq!(symbol[3], 0, "clear corner");
+    }
+
+    #[test]
+    fn a_compass_letter_gives_way_to_a_marker_under_it() {
+        let prograde = Vec2::new(0.3, -0.2);
+        let radius = BALL_PX / 2.0;
+        let on_it = prograde * radius + Vec2::new(4.0, 5.0);
+        let beside = prograde * radius + Vec2::new(COMPASS_CLEARANCE_PX + 1.0, 0.0);
+        assert!(!clear_of(on_it, &[prograde], radius));
+        assert!(clear_of(beside, &[prograde], radius));
+        assert!(clear_of(on_it, &[], radius));
     }
 
     #[test]

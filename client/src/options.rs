@@ -32,9 +32,11 @@ pub(crate) struct LaunchOptions {
 /// GPUs, `high` (the default) for everything the client can show.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Quality {
-    /// Coarser globes (4 px from the true sphere), no atmosphere rim, no Sun glow.
+    /// Coarser globes (4 px from the true sphere), no atmosphere rim, no Sun glow,
+    /// no relief under the maps.
     Low,
-    /// Globes within a pixel of the sphere, the atmosphere rim and the Sun's glow.
+    /// Globes within a pixel of the sphere, the atmosphere rim, the Sun's glow and
+    /// relief under the maps.
     #[default]
     High,
 }

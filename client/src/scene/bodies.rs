@@ -11,7 +11,7 @@ use glam::DVec3;
 
 use super::GameClock;
 use super::globes::{self, GlobeTextures, Turning};
-use super::ground::{self, GroundMaterial, Relief, ReliefTexture};
+use super::ground::{self, GroundMaterial, Relief, ReliefTextures};
 use super::origin::{FloatingOrigin, WorldPosition};
 use super::sky::SkyMaterials;
 use crate::ClientSystems;
@@ -186,7 +186,7 @@ pub(crate) struct BodyLooks<'w> {
     assets: Res<'w, AssetServer>,
     textures: ResMut<'w, GlobeTextures>,
     images: ResMut<'w, Assets<Image>>,
-    relief: Res<'w, ReliefTexture>,
+    relief: Res<'w, ReliefTextures>,
     grounds: ResMut<'w, Assets<GroundMaterial>>,
     options: Res<'w, LaunchOptions>,
     /// Meshes, for other looks drawn beside the bodies'.

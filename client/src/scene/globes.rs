@@ -36,55 +36,37 @@ enum Map {
 }
 
 /// The bodies drawn with a surface map, where it comes from, and the relief under
-/// it. Steepness chosen by eye against photographs from orbit: the cratered bodies
-/// rough, Earth's land less so; cloud tops and gas giants have none.
+/// it. Steepness and craters chosen by eye against photographs from orbit: the
+/// Moon and Mercury saturated with craters, Mars and Pluto less so, Earth's land
+/// hills without; cloud tops and gas giants have no relief.
 const SURFACES: [(&str, Map, Relief); 10] = [
-    (
-        "Mercury",
-        Map::File,
-        Relief {
-            roughness: 0.35,
-            water: false,
-        },
-    ),
+    ("Mercury", Map::File, rocky(0.3, 1.0)),
     ("Venus", Map::Painted, Relief::NONE),
     (
         "Earth",
         Map::File,
         Relief {
-            roughness: 0.25,
             water: true,
+            ..rocky(0.25, 0.0)
         },
     ),
-    (
-        "Moon",
-        Map::File,
-        Relief {
-            roughness: 0.35,
-            water: false,
-        },
-    ),
-    (
-        "Mars",
-        Map::File,
-        Relief {
-            roughness: 0.3,
-            water: false,
-        },
-    ),
+    ("Moon", Map::File, rocky(0.3, 1.0)),
+    ("Mars", Map::File, rocky(0.3, 0.5)),
     ("Jupiter", Map::Painted, Relief::NONE),
     ("Saturn", Map::File, Relief::NONE),
     ("Uranus", Map::File, Relief::NONE),
     ("Neptune", Map::File, Relief::NONE),
-    (
-        "Pluto",
-        Map::File,
-        Relief {
-            roughness: 0.3,
-            water: false,
-        },
-    ),
+    ("Pluto", Map::File, rocky(0.25, 0.4)),
 ];
+
+/// Dry relief: hills as steep as `roughness`, with `craters` of their share.
+const fn rocky(roughness: f32, craters: f32) -> Relief {
+    Relief {
+        roughness,
+        craters,
+        water: false,
+    }
+}
 
 /// Luminance of the brightest city lights (cd/m²): they stand out on the night
 /// side, lit only by a faint fill, and are lost in the sunlit ground.
