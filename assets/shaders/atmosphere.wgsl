@@ -151,8 +151,15 @@ fn fragment(in: Varyings) -> Output {
     out.color = vec4<f32>(color.rgb, 1.0 - (through.x + through.y + through.z) / 3.0);
     // Depth of the middle of the air crossed, not of the shell's far side: with an
     // infinite reversed-z projection depth goes as 1 / distance along a ray.
+#ifdef WEBGL2
+    // In WebGL2 (Chromium's SwiftShader at least) a moved depth left whole triangles
+    // of the shell dark over the ground. The shell keeps its own depth there: the
+    // ground hides the air over it, and the limb still glows.
+    out.depth = in.position.z;
+#else
     let t_mesh = length(in.local - air.eye);
     let t_middle = max(0.5 * (t_start + t_end), 1e-9);
     out.depth = clamp(in.position.z * t_mesh / t_middle, 0.0, 1.0);
+#endif
     return out;
 }
