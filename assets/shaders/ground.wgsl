@@ -50,6 +50,9 @@ const OCTAVE: f32 = 5.3;
 const OCTAVES: i32 = 3;
 // How far relief brightens or darkens the map.
 const TINT: f32 = 0.22;
+// Pixel footprint (radii) below which the relief starts to fade: 3.5 m on the Moon,
+// 13 m on Earth.
+const MIN_FOOTPRINT: f32 = 2e-6;
 // Projections weighing less than this are skipped.
 const MIN_WEIGHT: f32 = 0.02;
 
@@ -118,7 +121,12 @@ fn fragment(in: VertexOutput, @builtin(front_facing) is_front: bool) -> Fragment
         let r = relief(d, d_x, d_y, tiles);
         let base = pbr_input.material.base_color.rgb;
         let water = base.b / max(max(base.r, base.g), 1e-3);
-        let land = mix(1.0, 1.0 - smoothstep(1.15, 1.6, water), ground.water);
+        // The map coordinates are f32, in steps of about 6e-8 of a turn: where a
+        // pixel spans only a few millionths of a radius (metres, near a landed ship),
+        // those steps would show as noise in the slopes, so the relief fades out.
+        let footprint = min(length(sigma_x), length(sigma_y)) / ground.radius;
+        let resolved = smoothstep(MIN_FOOTPRINT, 4.0 * MIN_FOOTPRINT, footprint);
+        let land = resolved * mix(1.0, 1.0 - smoothstep(1.15, 1.6, water), ground.water);
         pbr_input.material.base_color = vec4(base * (1.0 + TINT * land * r.x), pbr_input.material.base_color.a);
         // The height's change across a pixel, in metres, bends the normal by the
         // surface gradient (Mikkelsen, "Bump Mapping Unparametrized Surfaces on the
