@@ -4,13 +4,9 @@
 //! tiling height fields the client makes at start-up, hills and craters;
 //! `assets/shaders/ground.wgsl` lays them on the sphere and says how.
 
-use bevy::asset::RenderAssetUsages;
-use bevy::image::{ImageAddressMode, ImageSampler, ImageSamplerDescriptor};
 use bevy::pbr::{ExtendedMaterial, MaterialExtension};
 use bevy::prelude::*;
-use bevy::render::render_resource::{
-    AsBindGroup, Extent3d, ShaderType, TextureDimension, TextureFormat,
-};
+use bevy::render::render_resource::{AsBindGroup, ShaderType, TextureFormat};
 use bevy::shader::ShaderRef;
 
 use super::mipmaps;
@@ -254,24 +250,13 @@ fn height_image(heights: &[f32]) -> Image {
             ]
         })
         .collect();
-    let mut image = Image::new(
-        Extent3d {
-            width: RELIEF_SIZE,
-            height: RELIEF_SIZE,
-            depth_or_array_layers: 1,
-        },
-        TextureDimension::D2,
+    mipmaps::made_texture(
+        RELIEF_SIZE,
+        RELIEF_SIZE,
         texels,
         TextureFormat::Rgba8Unorm,
-        RenderAssetUsages::RENDER_WORLD,
-    );
-    mipmaps::generate(&mut image);
-    image.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor {
-        address_mode_u: ImageAddressMode::Repeat,
-        address_mode_v: ImageAddressMode::Repeat,
-        ..ImageSamplerDescriptor::linear()
-    });
-    image
+        true,
+    )
 }
 
 #[cfg(test)]

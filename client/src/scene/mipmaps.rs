@@ -3,8 +3,43 @@
 //! pixel picks one texel of many). Each level averages 2×2 texels of the one above,
 //! in linear light for sRGB images so that far globes keep their brightness.
 
-use bevy::image::Image;
-use bevy::render::render_resource::TextureFormat;
+use bevy::asset::RenderAssetUsages;
+use bevy::image::{Image, ImageAddressMode, ImageSampler, ImageSamplerDescriptor};
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+
+/// A texture the client makes itself: `width`×`height` RGBA8 `texels` in `format`,
+/// with its mipmaps, repeating in `u` (maps, round the date line) and in `v` too
+/// when `tiles` (tiling fields).
+pub(super) fn made_texture(
+    width: u32,
+    height: u32,
+    texels: Vec<u8>,
+    format: TextureFormat,
+    tiles: bool,
+) -> Image {
+    let mut image = Image::new(
+        Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+        TextureDimension::D2,
+        texels,
+        format,
+        RenderAssetUsages::RENDER_WORLD,
+    );
+    generate(&mut image);
+    image.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor {
+        address_mode_u: ImageAddressMode::Repeat,
+        address_mode_v: if tiles {
+            ImageAddressMode::Repeat
+        } else {
+            ImageAddressMode::ClampToEdge
+        },
+        ..ImageSamplerDescriptor::linear()
+    });
+    image
+}
 
 /// Gives `image` (8-bit RGBA, linear or sRGB) its full chain of mipmaps. Other
 /// formats, and images already with mipmaps, are left as they are.
@@ -106,9 +141,6 @@ impl Decoder {
 
 #[cfg(test)]
 mod tests {
-    use bevy::asset::RenderAssetUsages;
-    use bevy::render::render_resource::{Extent3d, TextureDimension};
-
     use super::*;
 
     fn image(

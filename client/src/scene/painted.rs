@@ -6,10 +6,9 @@
 
 use std::f32::consts::{PI, TAU};
 
-use bevy::asset::RenderAssetUsages;
-use bevy::image::{Image, ImageAddressMode, ImageSampler, ImageSamplerDescriptor};
+use bevy::image::Image;
 use bevy::math::Vec3;
-use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+use bevy::render::render_resource::TextureFormat;
 
 use super::mipmaps;
 use super::noise::fractal;
@@ -74,23 +73,7 @@ fn paint(size: (u32, u32), color_at: impl Fn(Vec3) -> [f32; 3]) -> Image {
             texels.extend([r, g, b, 1.0].map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8));
         }
     }
-    let mut image = Image::new(
-        Extent3d {
-            width,
-            height,
-            depth_or_array_layers: 1,
-        },
-        TextureDimension::D2,
-        texels,
-        TextureFormat::Rgba8UnormSrgb,
-        RenderAssetUsages::RENDER_WORLD,
-    );
-    mipmaps::generate(&mut image);
-    image.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor {
-        address_mode_u: ImageAddressMode::Repeat,
-        ..ImageSamplerDescriptor::linear()
-    });
-    image
+    mipmaps::made_texture(width, height, texels, TextureFormat::Rgba8UnormSrgb, false)
 }
 
 /// Jupiter at `direction`: its bands, their edges rippled and streaked east–west by
